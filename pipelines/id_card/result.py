@@ -1,0 +1,88 @@
+"""Typed results of the ID-card pipeline: reasons, the verification, its sides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class Side(StrEnum):
+    FRONT = "front"  # 人像面
+    BACK = "back"  # 国徽面
+
+
+class ReasonCode(StrEnum):
+    CARD_NOT_FOUND = "CARD_NOT_FOUND"
+    CARD_INCOMPLETE = "CARD_INCOMPLETE"
+    CARD_TOO_SMALL = "CARD_TOO_SMALL"
+    BLURRY = "BLURRY"
+    GLARE = "GLARE"
+    TOO_DARK = "TOO_DARK"
+    OVEREXPOSED = "OVEREXPOSED"
+    WRONG_SIDE = "WRONG_SIDE"
+    TEXT_UNREADABLE = "TEXT_UNREADABLE"
+    NAME_MISMATCH = "NAME_MISMATCH"
+    ID_NUMBER_MISMATCH = "ID_NUMBER_MISMATCH"
+    ID_NUMBER_INVALID = "ID_NUMBER_INVALID"
+    FIELDS_INCONSISTENT = "FIELDS_INCONSISTENT"
+    EXPIRED = "EXPIRED"
+    ATTEMPTS_EXCEEDED = "ATTEMPTS_EXCEEDED"  # decided by the service, never by the pipeline
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a verification was rejected: a code for machines, a message for the candidate
+    (Simplified Chinese, saying what to do), and measured details for operators."""
+
+    code: ReasonCode
+    side: Side | None
+    message: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code.value,
+            "side": self.side.value if self.side else None,
+            "message": self.message,
+        }
+        if self.detail:
+            out["detail"] = dict(self.detail)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """What the candidate typed in the mini-program."""
+
+    name: str
+    id_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdVerification:
+    """The pipeline's answer. ``fields`` are masked; raw values never leave the pipeline."""
+
+    status: Literal["verified", "rejected"]
+    reasons: tuple[Reason, ...]
+    fields: Mapping[str, str | None]
+    measurements: Mapping[str, Mapping[str, Any]]  # per side: quality values, outline, orientation
+    timings_ms: Mapping[str, float]
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return [r.code.value for r in self.reasons]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "fields": dict(self.fields),
+            "measurements": {k: dict(v) for k, v in self.measurements.items()},
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }

@@ -1,0 +1,136 @@
+"""Resident ID numbers (GB 11643-1999): normalisation, validation, masking.
+
+Validation itself is python-stdnum's ``stdnum.cn.ric``; this module adds what
+the service needs around it: full-width and whitespace normalisation, OCR
+confusion repair, recognition of numbers that look like resident numbers but
+belong to other documents (港澳台居民居住证, 外国人永久居留身份证), and masking.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+_SEPARATORS = re.compile(r"[\s\-_.·,，。:：/]+")
+# Characters the recogniser confuses with digits on the number line.
+_OCR_DIGIT_FIXES = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
+     "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "b": "6", "g": "9", "q": "9",
+     "×": "X", "Ｘ": "X", "x": "X", "乂": "X", "X": "X"}
+)
+HMT_PREFIXES = ("810000", "820000", "830000")
+
+
+class IdNumberKind(StrEnum):
+    RESIDENT = "resident"  # 居民身份证
+    HMT_RESIDENCE_PERMIT = "hmt_residence_permit"  # 港澳台居民居住证 (810000/820000/830000)
+    FOREIGN_PERMANENT_RESIDENT = "foreign_permanent_resident"  # 外国人永久居留身份证 (9...)
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class IdNumberCheck:
+    number: str
+    kind: IdNumberKind
+    valid: bool
+    problem: str | None = None  # length | characters | checksum | birth_date | region
+    birth_date: date | None = None
+    sex: str | None = None  # "男" | "女"
+
+
+def normalize_id_number(text: str) -> str:
+    """Canonical form of a typed number: NFKC (full-width to ASCII), no separators, upper X."""
+    folded = unicodedata.normalize("NFKC", text)
+    return _SEPARATORS.sub("", folded).upper()
+
+
+def repair_ocr_id_number(text: str) -> str:
+    """Normalise an OCR'd number and undo letter/digit confusions (O->0, I->1, ...)."""
+    folded = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
+    repaired = folded.translate(_OCR_DIGIT_FIXES)
+    # X is only legitimate as the check character; inside the body it is a misread.
+    if len(repaired) == 18:
+        repaired = repaired[:17].replace("X", "") + repaired[17] if "X" in repaired[:17] else repaired
+    return repaired
+
+
+def classify_id_number(number: str) -> IdNumberKind:
+    if len(number) != 18 or not re.fullmatch(r"\d{17}[\dX]", number):
+        return IdNumberKind.INVALID
+    if number.startswith(HMT_PREFIXES):
+        return IdNumberKind.HMT_RESIDENCE_PERMIT
+    if number.startswith("9"):
+        return IdNumberKind.FOREIGN_PERMANENT_RESIDENT
+    return IdNumberKind.RESIDENT
+
+
+def check_id_number(text: str) -> IdNumberCheck:
+    """Validate a number (already normalised or not) by GB 11643 via ``stdnum.cn.ric``."""
+    number = normalize_id_number(text)
+    if len(number) != 18:
+        return IdNumberCheck(number, IdNumberKind.INVALID, False, "length")
+    if not re.fullmatch(r"\d{17}[\dX]", number):
+        return IdNumberCheck(number, IdNumberKind.INVALID, False, "characters")
+    kind = classify_id_number(number)
+    if kind is not IdNumberKind.RESIDENT:
+        # stdnum rejects these prefixes as an unknown region; they are other documents.
+        checksum_ok = ric.calc_check_digit(number[:17]) == number[17]
+        return IdNumberCheck(number, kind, False, None if checksum_ok else "checksum")
+    try:
+        ric.validate(number)
+    except ValidationError as exc:
+        problem = {
+            "InvalidChecksum": "checksum",
+            "InvalidComponent": "birth_date_or_region",
+            "InvalidLength": "length",
+            "InvalidFormat": "characters",
+        }.get(type(exc).__name__, "invalid")
+        if problem == "birth_date_or_region":
+            try:
+                ric.get_birth_date(number)
+                problem = "region"
+            except ValidationError:
+                problem = "birth_date"
+        return IdNumberCheck(number, IdNumberKind.INVALID, False, problem)
+    return IdNumberCheck(
+        number,
+        kind,
+        True,
+        birth_date=ric.get_birth_date(number),
+        sex="男" if int(number[16]) % 2 else "女",
+    )
+
+
+def differing_positions(a: str, b: str) -> list[int]:
+    """1-based positions where two numbers differ (length differences count from the end)."""
+    positions = [i + 1 for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+    positions.extend(range(min(len(a), len(b)) + 1, max(len(a), len(b)) + 1))
+    return positions
+
+
+def mask_id_number(number: str) -> str:
+    """First 6 and last 4 characters kept: ``420102********123X``."""
+    if len(number) <= 10:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+def mask_name(name: str) -> str:
+    """Family name kept: ``张*``, ``欧阳**``-style for any length beyond one character."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    return name[0] + "*" * (len(name) - 1)
+
+
+def normalize_name(text: str) -> str:
+    """Canonical form of a name for comparison: NFKC, no whitespace, unified middle dot."""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = re.sub(r"[·•‧∙・\.]", "·", folded)
+    return re.sub(r"\s+", "", folded)

@@ -1,0 +1,113 @@
+"""The OCR engine interface.
+
+Pipelines talk to an :class:`OcrEngine`, never to a model runtime. The default
+engine runs PaddleOCR's PP-OCRv6 models as shipped in the ``rapidocr`` wheel on
+ONNX Runtime (:mod:`pipelines.ocr.onnx`); a PaddlePaddle-backed engine is an
+optional extra (:mod:`pipelines.ocr.paddle`). Engines are built once per
+process with :func:`create_engine` and passed down as a parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OcrConfig(BaseModel):
+    """How the OCR engine is built. Frozen; unknown keys are an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    backend: Literal["onnx", "paddle"] = "onnx"
+    threads: int = Field(default=2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    det_limit_side_len: int = Field(
+        default=960, ge=320, le=4096, description="longest side the detector sees"
+    )
+    paddle_model_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One recognised line. ``box`` is a 4x2 float array in the input image's pixels,
+    clockwise from the top-left of the text as written."""
+
+    text: str
+    score: float
+    box: np.ndarray
+    upside_down: bool = False
+
+    @property
+    def center(self) -> tuple[float, float]:
+        c = self.box.mean(axis=0)
+        return float(c[0]), float(c[1])
+
+    @property
+    def height(self) -> float:
+        return float(np.linalg.norm(self.box[3] - self.box[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    lines: tuple[TextLine, ...]
+    elapsed_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """What the pipelines need from a text engine."""
+
+    name: str
+
+    def detect(self, image: np.ndarray) -> list[np.ndarray]:
+        """Text-line quadrilaterals (4x2 float32) in ``image`` pixels."""
+        ...
+
+    def classify(self, crops: Sequence[np.ndarray]) -> list[tuple[bool, float]]:
+        """For each line crop: (is upside down, confidence)."""
+        ...
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """For each upright line crop: (text, confidence)."""
+        ...
+
+    def read(self, image: np.ndarray, *, classify: bool = True) -> OcrResult:
+        """Detect, optionally classify direction, and recognise every line."""
+        ...
+
+
+def crop_line(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Perspective-crop one text quadrilateral to an upright strip."""
+    import cv2
+
+    box = box.astype(np.float32)
+    width = int(max(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[2] - box[3])))
+    height = int(max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2])))
+    width, height = max(width, 1), max(height, 1)
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(box, target)
+    crop = cv2.warpPerspective(
+        image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
+    )
+    if height / width >= 1.5:  # a vertical line: read it turned
+        crop = np.rot90(crop)
+    return crop
+
+
+def create_engine(config: OcrConfig | None = None) -> OcrEngine:
+    """Build the configured engine; models load here, once."""
+    config = config or OcrConfig()
+    if config.backend == "paddle":
+        from pipelines.ocr.paddle import PaddleOcrEngine
+
+        return PaddleOcrEngine(config)
+    from pipelines.ocr.onnx import OnnxOcrEngine
+
+    return OnnxOcrEngine(config)
