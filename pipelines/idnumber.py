@@ -20,9 +20,30 @@ from stdnum.exceptions import ValidationError
 _SEPARATORS = re.compile(r"[\s\-_.·,，。:：/]+")
 # Characters the recogniser confuses with digits on the number line.
 _OCR_DIGIT_FIXES = str.maketrans(
-    {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
-     "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "b": "6", "g": "9", "q": "9",
-     "×": "X", "Ｘ": "X", "x": "X", "乂": "X", "X": "X"}
+    {
+        "O": "0",
+        "o": "0",
+        "D": "0",
+        "Q": "0",
+        "I": "1",
+        "l": "1",
+        "|": "1",
+        "i": "1",
+        "Z": "2",
+        "z": "2",
+        "S": "5",
+        "s": "5",
+        "B": "8",
+        "G": "6",
+        "b": "6",
+        "g": "9",
+        "q": "9",
+        "×": "X",
+        "Ｘ": "X",
+        "x": "X",
+        "乂": "X",
+        "X": "X",
+    }
 )
 HMT_PREFIXES = ("810000", "820000", "830000")
 
@@ -56,7 +77,9 @@ def repair_ocr_id_number(text: str) -> str:
     repaired = folded.translate(_OCR_DIGIT_FIXES)
     # X is only legitimate as the check character; inside the body it is a misread.
     if len(repaired) == 18:
-        repaired = repaired[:17].replace("X", "") + repaired[17] if "X" in repaired[:17] else repaired
+        repaired = (
+            repaired[:17].replace("X", "") + repaired[17] if "X" in repaired[:17] else repaired
+        )
     return repaired
 
 

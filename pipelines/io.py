@@ -143,7 +143,9 @@ def decode_image(
         )
     pixels = np.ascontiguousarray(pixels)
     swapped = orientation in (5, 6, 7, 8)  # EXIF orientations that turn the image by 90 degrees
-    original_w, original_h = (header.height, header.width) if swapped else (header.width, header.height)
+    original_w, original_h = (
+        (header.height, header.width) if swapped else (header.width, header.height)
+    )
     return DecodedImage(
         pixels=pixels,
         format=header.format,
@@ -166,5 +168,7 @@ def encode_jpeg(pixels: np.ndarray, *, quality: int = 90) -> bytes:
 
 def encode_png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels[:, :, ::-1])).save(buffer, format="PNG", optimize=True)
+    Image.fromarray(np.ascontiguousarray(pixels[:, :, ::-1])).save(
+        buffer, format="PNG", optimize=True
+    )
     return buffer.getvalue()

@@ -66,6 +66,9 @@ class OnnxOcrEngine:
         except Exception as exc:  # third-party boundary: anything here is an engine failure
             raise InferenceError(f"cannot load OCR models: {exc}") from exc
         self._rec_input = TextRecInput
+        # What the recogniser can ever output: a declared name character outside it
+        # cannot be read back, so matching must not hinge on it.
+        self.charset: frozenset[str] = frozenset(self._rec.postprocess_op.character)
         self.models = {name: entry.version for name, entry in registry.items()}
         self.warm_up()
 
@@ -112,7 +115,10 @@ class OnnxOcrEngine:
         flags: list[tuple[bool, float]] = [(False, 1.0)] * len(crops)
         if classify and crops:
             flags = self.classify(crops)
-            crops = [np.rot90(c, 2) if flip and conf >= 0.9 else c for c, (flip, conf) in zip(crops, flags, strict=True)]
+            crops = [
+                np.rot90(c, 2) if flip and conf >= 0.9 else c
+                for c, (flip, conf) in zip(crops, flags, strict=True)
+            ]
         classified = time.perf_counter()
         texts = self.recognize(crops)
         finished = time.perf_counter()

@@ -1,0 +1,30 @@
+"""What the candidate reads: one Simplified-Chinese sentence per reason, saying what to do."""
+
+from __future__ import annotations
+
+from pipelines.id_card.result import ReasonCode, Side
+
+SIDE_ZH = {Side.FRONT: "人像面", Side.BACK: "国徽面", None: "身份证"}
+EDGE_ZH = {"left": "左侧", "right": "右侧", "top": "上方", "bottom": "下方"}
+
+_TEMPLATES: dict[ReasonCode, str] = {
+    ReasonCode.CARD_NOT_FOUND: "未检测到{side}，请将身份证{side}置入轮廓中，在深色背景上重新拍摄",
+    ReasonCode.CARD_INCOMPLETE: "{side}未完整拍入（{where}超出画面），请将身份证置入轮廓中重新拍摄",
+    ReasonCode.CARD_TOO_SMALL: "{side}在照片中太小，请将手机靠近身份证，使证件占满轮廓后重新拍摄",
+    ReasonCode.BLURRY: "{side}照片模糊，请保持手机稳定、对焦清晰后重新拍摄",
+    ReasonCode.GLARE: "{side}{where}反光，请调整角度、避开灯光直射后重新拍摄",
+    ReasonCode.TOO_DARK: "{side}照片过暗，请在光线充足处重新拍摄",
+    ReasonCode.OVEREXPOSED: "{side}照片过曝，请避开强光、关闭闪光灯后重新拍摄",
+    ReasonCode.WRONG_SIDE: "{where}",
+    ReasonCode.TEXT_UNREADABLE: "{side}{where}无法识别，请确保证件清晰、无遮挡后重新拍摄",
+    ReasonCode.NAME_MISMATCH: "身份证上的姓名与您填写的姓名不一致，请核对后重新填写",
+    ReasonCode.ID_NUMBER_MISMATCH: "身份证号码与您填写的号码不一致（{where}），请核对后重新填写",
+    ReasonCode.ID_NUMBER_INVALID: "{where}",
+    ReasonCode.FIELDS_INCONSISTENT: "{where}，请确认证件真实有效，或转人工审核",
+    ReasonCode.EXPIRED: "身份证已过有效期（{where}），请使用有效证件，或转人工审核",
+    ReasonCode.ATTEMPTS_EXCEEDED: "今日认证失败次数已达上限，请明日再试或提交人工审核",
+}
+
+
+def message_for(code: ReasonCode, side: Side | None = None, where: str = "") -> str:
+    return _TEMPLATES[code].format(side=SIDE_ZH[side], where=where)
