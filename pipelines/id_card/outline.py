@@ -62,17 +62,70 @@ def _quad_from_hull(hull: np.ndarray) -> np.ndarray | None:
     return cv2.boxPoints(rect).astype(np.float32)
 
 
-def _edge_maps(small: np.ndarray) -> list[np.ndarray]:
+def _fit_side(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """Fit a line to the contour points along side a->b, away from the rounded corners."""
+    direction = b - a
+    length = float(np.linalg.norm(direction))
+    if length < 8:
+        return None
+    unit = direction / length
+    normal = np.array([-unit[1], unit[0]])
+    rel = points - a
+    along = rel @ unit / length
+    across = np.abs(rel @ normal)
+    near = points[(along > 0.15) & (along < 0.85) & (across < max(3.0, 0.02 * length))]
+    if len(near) < 8:
+        return None
+    vx, vy, x0, y0 = cv2.fitLine(near.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    return np.array([vx, vy, x0, y0], np.float64)
+
+
+def _intersect(l1: np.ndarray, l2: np.ndarray) -> np.ndarray | None:
+    matrix = np.array([[l1[0], -l2[0]], [l1[1], -l2[1]]])
+    if abs(np.linalg.det(matrix)) < 1e-6:
+        return None
+    t, _ = np.linalg.solve(matrix, np.array([l2[2] - l1[2], l2[3] - l1[3]]))
+    return np.array([l1[2] + t * l1[0], l1[3] + t * l1[1]])
+
+
+def refine_corners(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    """Corners as intersections of lines fitted to each side: a card's corners are
+    rounded, so the polygon's vertices sit on the arcs, not where the edges meet."""
+    points = contour.reshape(-1, 2).astype(np.float64)
+    lines = [_fit_side(points, quad[i], quad[(i + 1) % 4]) for i in range(4)]
+    refined = quad.astype(np.float64).copy()
+    for i in range(4):
+        before, after = lines[(i - 1) % 4], lines[i]
+        if before is None or after is None:
+            continue
+        corner = _intersect(before, after)
+        if corner is not None and np.linalg.norm(corner - quad[i]) < 0.1 * np.linalg.norm(
+            quad[(i + 1) % 4] - quad[i]
+        ):
+            refined[i] = corner
+    return refined.astype(np.float32)
+
+
+def _edge_maps(small: np.ndarray):
+    """Edge maps from cheapest and most telling to slowest; the search stops early
+    once a clearly card-shaped outline is found."""
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB)
-    maps = []
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    # Closing bridges the short gaps a low-contrast edge leaves, so the card's
+    # inside becomes an enclosed hole even where outside clutter touches its edge.
+    closer = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
     lum = cv2.GaussianBlur(lab[:, :, 0], (5, 5), 0)
     median = float(np.median(lum))
-    for lo_f, hi_f in ((0.66, 1.33), (0.33, 0.9)):
-        maps.append(cv2.Canny(lum, max(5, lo_f * median * 0.5), max(20, hi_f * median * 0.5)))
+    yield cv2.dilate(cv2.Canny(lum, max(5, 0.33 * median), max(20, 0.66 * median)), kernel)
+    low = cv2.dilate(cv2.Canny(lum, max(5, 0.16 * median), max(20, 0.45 * median)), kernel)
+    yield low
+    yield cv2.morphologyEx(low, cv2.MORPH_CLOSE, closer)
     chroma = cv2.GaussianBlur(cv2.addWeighted(lab[:, :, 1], 0.5, lab[:, :, 2], 0.5, 0), (5, 5), 0)
-    maps.append(cv2.Canny(chroma, 8, 24))
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    return [cv2.dilate(m, kernel, iterations=1) for m in maps]
+    yield cv2.dilate(cv2.Canny(chroma, 8, 24), kernel)
+    # A light card on white paper differs in tint more than in brightness.
+    saturation = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[:, :, 1], (7, 7), 0)
+    sat_edges = cv2.dilate(cv2.Canny(saturation, 6, 18), kernel)
+    yield cv2.morphologyEx(sat_edges, cv2.MORPH_CLOSE, closer)
 
 
 def _cut_edges(quad: np.ndarray, hull: np.ndarray, width: int, height: int) -> tuple[str, ...]:
@@ -90,8 +143,11 @@ def _cut_edges(quad: np.ndarray, hull: np.ndarray, width: int, height: int) -> t
     return tuple(edges)
 
 
+_BORDER_PENALTY = (1.0, 0.6, 0.2, 0.08, 0.05)
+
+
 def _score(
-    quad: np.ndarray, contour_area: float, frame_area: float
+    quad: np.ndarray, contour_area: float, frame_area: float, touched: int
 ) -> tuple[float, dict[str, float]]:
     ordered = order_corners(quad)
     top, right, bottom, left = (np.linalg.norm(ordered[(i + 1) % 4] - ordered[i]) for i in range(4))
@@ -101,10 +157,14 @@ def _score(
     quad_area = float(cv2.contourArea(ordered))
     fill = contour_area / max(quad_area, 1e-6)
     # perspective stretches or squeezes the aspect; allow a wide band around ID-1
-    aspect_fit = max(0.0, 1.0 - abs(np.log(aspect / ID1_ASPECT)) / 0.45)
+    aspect_fit = max(0.0, 1.0 - abs(np.log(aspect / ID1_ASPECT)) / 0.3)
     opposite = min(top, bottom) / max(top, bottom, 1e-6) * min(left, right) / max(left, right, 1e-6)
     size = quad_area / frame_area
-    score = aspect_fit * min(1.0, fill) * opposite * (0.5 + min(size, 0.5))
+    # A card cut by one frame edge is still a card (reported as incomplete); a shape
+    # running along two or more edges is much more likely the table or a sheet of paper.
+    score = (
+        aspect_fit * min(1.0, fill) * opposite * (0.5 + min(size, 0.5)) * _BORDER_PENALTY[touched]
+    )
     return score, {
         "aspect": round(float(aspect), 3),
         "fill": round(float(fill), 3),
@@ -113,8 +173,38 @@ def _score(
     }
 
 
+_FOUND_SCORE = 0.35  # below this no complete outline is trusted
+_SURE_SCORE = 0.6  # at or above this the search stops early
+
+
+@dataclass(slots=True)
+class _Candidate:
+    score: float
+    quad: np.ndarray
+    hull: np.ndarray
+    contour: np.ndarray
+    detail: dict[str, float]
+    touched: tuple[str, ...]
+    area: float
+
+
+def _cut_candidate_score(candidate: _Candidate) -> float:
+    """How much a shape running off the frame looks like a card cut by the frame:
+    rectangular, reasonably large, crossing one edge or one corner (two adjacent edges)."""
+    edges = set(candidate.touched)
+    if not edges or len(edges) > 2 or edges in ({"left", "right"}, {"top", "bottom"}):
+        return 0.0
+    (_, _), (w, h), _ = cv2.minAreaRect(candidate.hull)
+    rectangularity = cv2.contourArea(candidate.hull) / max(w * h, 1e-6)
+    return rectangularity * min(1.0, candidate.area / 0.12)
+
+
 def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineResult:
-    """Find the card's four corners in ``image`` (BGR); corners are returned in ``image`` pixels."""
+    """Find the card's four corners in ``image`` (BGR); corners are returned in ``image`` pixels.
+
+    A card cut by the frame is reported as found with ``cut_edges`` set (and no
+    trustworthy corners); nothing card-like at all is ``found=False``.
+    """
     started = time.perf_counter()
     height, width = image.shape[:2]
     ratio = min(1.0, long_side / max(height, width))
@@ -123,34 +213,67 @@ def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineRe
     )
     sh, sw = small.shape[:2]
     frame_area = float(sh * sw)
-    best: tuple[float, np.ndarray, np.ndarray, dict[str, float]] | None = None
-    candidates = 0
+    complete: _Candidate | None = None
+    cut: _Candidate | None = None
+    cut_score = 0.0
+    count = 0
     for edges in _edge_maps(small):
-        contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         for contour in contours:
             hull = cv2.convexHull(contour)
             hull_area = cv2.contourArea(hull)
             if hull_area < 0.03 * frame_area or hull_area > 0.98 * frame_area:
                 continue
-            quad = _quad_from_hull(hull)
-            if quad is None:
-                continue
-            candidates += 1
-            score, detail = _score(quad, hull_area, frame_area)
-            if best is None or score > best[0]:
-                best = (score, quad, hull, detail)
+            quad = order_corners(_quad_from_hull(hull))
+            count += 1
+            touched = _cut_edges(quad, hull, sw, sh)
+            score, detail = _score(quad, hull_area, frame_area, len(touched))
+            candidate = _Candidate(
+                score, quad, hull, contour, detail, touched, hull_area / frame_area
+            )
+            if not touched and (complete is None or score > complete.score):
+                complete = candidate
+            elif touched and (partial := _cut_candidate_score(candidate)) > cut_score:
+                cut, cut_score = candidate, partial
+        if complete is not None and complete.score >= _SURE_SCORE:
+            break
     elapsed = (time.perf_counter() - started) * 1000
-    if best is None or best[0] < 0.25:
+
+    complete_ok = complete is not None and complete.score >= _FOUND_SCORE
+    # A "complete" outline well inside a much larger cut-off shape is a detail of the
+    # card (its photo, its emblem), not the card.
+    if (
+        cut is not None
+        and cut_score >= 0.75
+        and (
+            not complete_ok
+            or (
+                cut.area > 2.5 * complete.area
+                and cv2.pointPolygonTest(
+                    cut.hull, tuple(map(float, complete.quad.mean(axis=0))), False
+                )
+                >= 0
+            )
+        )
+    ):
+        return OutlineResult(
+            True,
+            score=float(cut_score),
+            area_fraction=round(cut.area, 4),
+            cut_edges=cut.touched,
+            elapsed_ms=elapsed,
+            candidates=count,
+            detail=cut.detail,
+        )
+    if not complete_ok:
         return OutlineResult(
             False,
             elapsed_ms=elapsed,
-            candidates=candidates,
-            score=best[0] if best else 0.0,
-            detail=best[3] if best else {},
+            candidates=count,
+            score=complete.score if complete else 0.0,
+            detail=complete.detail if complete else {},
         )
-    score, quad, hull, detail = best
-    ordered = order_corners(quad)
-    cut = _cut_edges(ordered, hull, sw, sh)
+    ordered = refine_corners(complete.quad, complete.contour)
     corners = ordered / ratio
     long_edge = float(
         (np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2
@@ -158,13 +281,12 @@ def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineRe
     return OutlineResult(
         True,
         corners=corners,
-        score=float(score),
-        area_fraction=detail["area_fraction"],
+        score=float(complete.score),
+        area_fraction=complete.detail["area_fraction"],
         long_edge_px=long_edge,
-        cut_edges=cut,
         elapsed_ms=elapsed,
-        candidates=candidates,
-        detail=detail,
+        candidates=count,
+        detail=complete.detail,
     )
 
 
