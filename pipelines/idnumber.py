@@ -68,7 +68,7 @@ class IdNumberCheck:
 def normalize_id_number(text: str) -> str:
     """Canonical form of a typed number: NFKC (full-width to ASCII), no separators, upper X."""
     folded = unicodedata.normalize("NFKC", text)
-    return _SEPARATORS.sub("", folded).upper()
+    return unicodedata.normalize("NFKC", _SEPARATORS.sub("", folded).upper())
 
 
 def repair_ocr_id_number(text: str) -> str:
@@ -81,6 +81,15 @@ def repair_ocr_id_number(text: str) -> str:
             repaired[:17].replace("X", "") + repaired[17] if "X" in repaired[:17] else repaired
         )
     return repaired
+
+
+def check_character(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits.
+
+    (``stdnum.cn.ric.calc_check_digit`` expects all 18 characters and ignores the
+    last one; passing 17 silently gives a wrong answer.)
+    """
+    return ric.calc_check_digit(first17 + "0")
 
 
 def classify_id_number(number: str) -> IdNumberKind:
@@ -103,10 +112,12 @@ def check_id_number(text: str) -> IdNumberCheck:
     kind = classify_id_number(number)
     if kind is not IdNumberKind.RESIDENT:
         # stdnum rejects these prefixes as an unknown region; they are other documents.
-        checksum_ok = ric.calc_check_digit(number[:17]) == number[17]
+        checksum_ok = ric.calc_check_digit(number) == number[17]
         return IdNumberCheck(number, kind, False, None if checksum_ok else "checksum")
     try:
         ric.validate(number)
+    except KeyError:  # stdnum's region table has entries without a county
+        return IdNumberCheck(number, IdNumberKind.INVALID, False, "region")
     except ValidationError as exc:
         problem = {
             "InvalidChecksum": "checksum",

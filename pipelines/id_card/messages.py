@@ -28,3 +28,8 @@ _TEMPLATES: dict[ReasonCode, str] = {
 
 def message_for(code: ReasonCode, side: Side | None = None, where: str = "") -> str:
     return _TEMPLATES[code].format(side=SIDE_ZH[side], where=where)
+
+
+def wrong_side_message(expected: Side) -> str:
+    uploaded = SIDE_ZH[Side.BACK if expected is Side.FRONT else Side.FRONT]
+    return f"{SIDE_ZH[expected]}位置上传的是{uploaded}，请按提示分别上传身份证人像面和国徽面"

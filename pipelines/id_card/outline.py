@@ -114,7 +114,14 @@ def _edge_maps(small: np.ndarray):
     # Closing bridges the short gaps a low-contrast edge leaves, so the card's
     # inside becomes an enclosed hole even where outside clutter touches its edge.
     closer = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
-    lum = cv2.GaussianBlur(lab[:, :, 0], (5, 5), 0)
+    lum = lab[:, :, 0]
+    low_pct, high_pct = np.percentile(lum, (1, 99))
+    if high_pct - low_pct < 160:  # a dark or washed-out photo: stretch so edges are comparable
+        scale = 255.0 / max(high_pct - low_pct, 1.0)
+        # stretching amplifies sensor noise as much as edges: smooth harder first
+        lum = cv2.medianBlur(cv2.GaussianBlur(lum, (5, 5), 0), 5)
+        lum = cv2.convertScaleAbs(lum, alpha=scale, beta=-low_pct * scale)
+    lum = cv2.GaussianBlur(lum, (5, 5), 0)
     median = float(np.median(lum))
     yield cv2.dilate(cv2.Canny(lum, max(5, 0.33 * median), max(20, 0.66 * median)), kernel)
     low = cv2.dilate(cv2.Canny(lum, max(5, 0.16 * median), max(20, 0.45 * median)), kernel)

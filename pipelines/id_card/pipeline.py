@@ -19,9 +19,9 @@ import numpy as np
 from pipelines.id_card.config import IdCardConfig
 from pipelines.id_card.fields import BackFields, FrontFields, parse_back, parse_front
 from pipelines.id_card.layout import FIELD_NAMES_ZH, KEY_FIELDS
-from pipelines.id_card.messages import EDGE_ZH, message_for
+from pipelines.id_card.messages import EDGE_ZH, message_for, wrong_side_message
 from pipelines.id_card.outline import detect_card_outline, rectify_card
-from pipelines.id_card.quality import assess_quality, glare_over_fields
+from pipelines.id_card.quality import assess_quality, frame_exposure, glare_over_fields
 from pipelines.id_card.reading import CardReading, read_card
 from pipelines.id_card.result import Declaration, IdVerification, Reason, ReasonCode, Side
 from pipelines.id_card.validation import (
@@ -111,6 +111,19 @@ def inspect_side(
         m["card_long_edge_px"] = round(outline.long_edge_px / decoded.scale)
         m["cut_edges"] = list(outline.cut_edges)
         m["corners"] = (outline.corners / decoded.scale).round(1).tolist()
+    if not outline.found:
+        brightness, clipped = frame_exposure(decoded.pixels)
+        m.update(frame_brightness=round(brightness, 1), frame_clipped_fraction=round(clipped, 4))
+        if brightness < config.min_brightness:
+            inspection.reasons.append(_reason(ReasonCode.TOO_DARK, side, brightness=brightness))
+            return inspection
+        if brightness > config.max_brightness or clipped > config.max_clipped_fraction:
+            inspection.reasons.append(
+                _reason(
+                    ReasonCode.OVEREXPOSED, side, brightness=brightness, clipped_fraction=clipped
+                )
+            )
+            return inspection
     capture_reasons(inspection, outline.found, outline.cut_edges, config)
     if inspection.reasons:
         return inspection
@@ -154,13 +167,12 @@ def inspect_side(
     m["lines_read"] = len(reading.lines)
     upright_glare = glare[::-1, ::-1] if reading.rotated_180 else glare
     if reading.side is not None and reading.side != side:
-        other = "国徽面" if side is Side.FRONT else "人像面"
         inspection.reasons.append(
-            _reason(
+            Reason(
                 ReasonCode.WRONG_SIDE,
                 side,
-                f"{'人像面' if side is Side.FRONT else '国徽面'}位置上传的是{other}，请按提示分别上传身份证人像面和国徽面",
-                detected=reading.side.value,
+                wrong_side_message(side),
+                {"detected": reading.side.value},
             )
         )
         return inspection

@@ -79,3 +79,14 @@ def assess_quality(card: np.ndarray, config: IdCardConfig) -> tuple[QualityResul
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
     return result, mask
+
+
+def frame_exposure(image: np.ndarray) -> tuple[float, float]:
+    """Mean luminance and clipped-white share of the whole photo (on a small copy).
+
+    Used when no card outline is found: a photo too dark or too bright to show
+    the card's edges deserves that reason, not "card not found".
+    """
+    small = cv2.resize(image, (160, 120), interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    return float(gray.mean()), float((gray >= 250).mean())
