@@ -8,12 +8,14 @@ belong to other documents (港澳台居民居住证, 外国人永久居留身份
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+import opencc
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -163,8 +165,20 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 1)
 
 
+@functools.cache
+def _to_simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Fold traditional characters to simplified ones (悅 -> 悦, 漢 -> 汉): the recogniser
+    sometimes answers with the traditional form of a character the card prints simplified."""
+    return _to_simplified().convert(text)
+
+
 def normalize_name(text: str) -> str:
-    """Canonical form of a name for comparison: NFKC, no whitespace, unified middle dot."""
-    folded = unicodedata.normalize("NFKC", text)
+    """Canonical form of a name for comparison: NFKC, simplified characters, no whitespace,
+    one middle dot."""
+    folded = to_simplified(unicodedata.normalize("NFKC", text))
     folded = re.sub(r"[·•‧∙・\.]", "·", folded)
     return re.sub(r"\s+", "", folded)

@@ -180,6 +180,8 @@ def _score(
     }
 
 
+# Small enough to find a card held too far away, so it can be called too small.
+_MIN_AREA = 0.008
 _FOUND_SCORE = 0.35  # below this no complete outline is trusted
 _SURE_SCORE = 0.6  # at or above this the search stops early
 
@@ -229,7 +231,7 @@ def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineRe
         for contour in contours:
             hull = cv2.convexHull(contour)
             hull_area = cv2.contourArea(hull)
-            if hull_area < 0.03 * frame_area or hull_area > 0.98 * frame_area:
+            if hull_area < _MIN_AREA * frame_area or hull_area > 0.98 * frame_area:
                 continue
             quad = order_corners(_quad_from_hull(hull))
             count += 1

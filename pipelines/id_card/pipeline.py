@@ -110,7 +110,8 @@ def inspect_side(
         m["card_area_fraction"] = round(outline.area_fraction, 4)
         m["card_long_edge_px"] = round(outline.long_edge_px / decoded.scale)
         m["cut_edges"] = list(outline.cut_edges)
-        m["corners"] = (outline.corners / decoded.scale).round(1).tolist()
+        if outline.corners is not None:
+            m["corners"] = (outline.corners / decoded.scale).round(1).tolist()
     if not outline.found:
         brightness, clipped = frame_exposure(decoded.pixels)
         m.update(frame_brightness=round(brightness, 1), frame_clipped_fraction=round(clipped, 4))

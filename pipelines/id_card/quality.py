@@ -37,11 +37,15 @@ class QualityResult:
 
 
 def glare_mask(card: np.ndarray) -> np.ndarray:
-    """Specular highlight: near-white, colourless, in blobs larger than text strokes."""
+    """Specular highlight: clipped to white, colourless, in blobs larger than text strokes.
+
+    A brightly lit card reaches 240-250 over wide areas without hiding anything;
+    glare is what the sensor clipped, so the threshold sits just under 255.
+    """
     hsv = cv2.cvtColor(card, cv2.COLOR_BGR2HSV)
-    mask = ((hsv[:, :, 2] >= 245) & (hsv[:, :, 1] <= 30)).astype(np.uint8)
-    # Glare is a smooth blob; opening removes isolated bright pixels of the printed pattern.
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    mask = ((hsv[:, :, 2] >= 252) & (hsv[:, :, 1] <= 25)).astype(np.uint8)
+    # Opening removes isolated bright pixels of the printed pattern and JPEG ringing.
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
 
 
