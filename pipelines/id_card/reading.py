@@ -51,18 +51,20 @@ def classify_side(lines: tuple[TextLine, ...]) -> tuple[Side | None, dict[str, f
 def read_card(
     card: np.ndarray, engine: OcrEngine, *, width: int, min_score: float, vote_lines: int = 6
 ) -> CardReading:
-    """OCR the rectified card (scaled to ``width``), fix 180-degree turns, tell the side.
+    """OCR the rectified card (detection at ``width``), fix 180-degree turns, tell the side.
 
     The direction classifier runs only on the widest lines, and the card is turned
     as a whole by their vote: one orientation for the card, not one per line, so a
     single line classified wrongly cannot be read upside down.
     """
     started = time.perf_counter()
-    height = round(card.shape[0] * width / card.shape[1])
-    image = cv2.resize(card, (width, height), interpolation=cv2.INTER_AREA)
-    boxes = engine.detect(image)
+    # Detect on a small copy (detection cost grows with area), recognise crops taken
+    # from the full-resolution card (recognition cost does not depend on it).
+    scale = card.shape[1] / width
+    small = cv2.resize(card, (width, round(card.shape[0] / scale)), interpolation=cv2.INTER_AREA)
+    boxes = [box * scale for box in engine.detect(small)]
     detected = time.perf_counter()
-    crops = [crop_line(image, box) for box in boxes]
+    crops = [crop_line(card, box) for box in boxes]
     widest = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])[:vote_lines]
     votes = engine.classify([crops[i] for i in widest])
     flipped = sum(
@@ -72,9 +74,10 @@ def read_card(
         conf * crops[i].shape[1] for i, (down, conf) in zip(widest, votes, strict=True) if not down
     )
     rotated = flipped > upright
+    image = card
     if rotated:
-        image = np.ascontiguousarray(image[::-1, ::-1])
-        corner = np.array([width - 1, height - 1], np.float32)
+        image = np.ascontiguousarray(card[::-1, ::-1])
+        corner = np.array([card.shape[1] - 1, card.shape[0] - 1], np.float32)
         boxes = [(corner - box)[[2, 3, 0, 1]] for box in boxes]
         crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
     classified = time.perf_counter()
