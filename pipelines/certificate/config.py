@@ -1,0 +1,69 @@
+"""Thresholds and budgets of the certificate pipeline: one frozen object, unknown keys refused."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CertificateConfig(BaseModel):
+    """Every limit the certificate checks apply. Frozen; a typo in a key is an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # the platform's rules
+    max_bytes: int = Field(default=3 * 1024 * 1024, ge=1, description="FILE_TOO_LARGE above this")
+    allowed_extensions: tuple[str, ...] = ("png", "jpg", "jpeg")
+    skew_reject_degrees: float = Field(
+        default=2.0, gt=0, description="SKEWED when |skew| exceeds it"
+    )
+    # decoding safety
+    max_pixels: int = Field(default=40_000_000, ge=1, description="header pixel cap (bombs)")
+    # image quality
+    min_short_side: int = Field(
+        default=1000,
+        ge=1,
+        description="LOW_RESOLUTION below it: about 120 dpi on A4, where 5-号 text is still "
+        "legible when printed or zoomed",
+    )
+    blank_max_ink_ratio: float = Field(
+        default=0.0015, ge=0, le=1, description="BLANK_PAGE when less of the page is ink"
+    )
+    blur_max_edge_px: float = Field(
+        default=2.0,
+        gt=0,
+        description="BLURRY when ink edges are wider than this, in pixels of the page scaled "
+        "to 1280 px on its long side",
+    )
+    skew_min_confidence: float = Field(
+        default=1.15,
+        ge=1.0,
+        description="profile peak over its mean below which the page has no lines to measure",
+    )
+    # OCR budget
+    work_long_side: int = Field(default=1200, ge=320, description="page size for skew, blur, crops")
+    work_min_long_side: int = Field(
+        default=850, ge=320, description="JPEGs are decoded at a DCT scale no smaller than this"
+    )
+    detect_long_side: int = Field(default=448, ge=256, description="page size the detector sees")
+    orientation_sample_lines: int = Field(default=8, ge=1, description="lines the classifier sees")
+    min_orientation_lines: int = Field(default=2, ge=1, description="fewer: orientation unknown")
+    orientation_min_confidence: float = Field(default=0.6, ge=0, le=1)
+    name_check_budget_px: int = Field(
+        default=3000,
+        ge=0,
+        description="at most this much text-line width (at 48 px height) is recognised per page "
+        "looking for the holder's name; 0 turns the name check off",
+    )
+    name_not_on_document_rejects: bool = False
+    # duplicates
+    duplicate_max_distance: int = Field(
+        default=40, ge=0, le=1024, description="Hamming distance of 1024-bit perceptual hashes"
+    )
+    duplicate_max_thumbnail_diff: float = Field(
+        default=2.25, ge=0, le=15, description="largest local grey-level difference of copies"
+    )
+    # certificate names
+    extra_certificate_types_file: str | None = None
+    # fixing
+    fix_jpeg_quality: int = Field(default=90, ge=40, le=100)
+    fix_min_jpeg_quality: int = Field(default=60, ge=20, le=100)
