@@ -1,0 +1,382 @@
+"""ID verification as a service: limits, the queue, records, manual review.
+
+Order of a call (automatic verification):
+
+1. requester limit (API key + end user or client address): its failures so far today;
+   at the limit → 429 (a burst of concurrent failures may overshoot it by the burst);
+2. ID-number limit (HMAC of the number, per Asia/Shanghai day): an atomic reservation;
+   full → ``locked`` with ATTEMPTS_EXCEEDED, no OCR (exact under concurrency);
+3. the ID queue runs the pipeline on the in-memory images;
+4. the record is stored (masked values and the keyed hash only), the reservation is
+   settled as a failure or not, and a failure is counted against the requester.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ocr_service.errors import RateLimitedError, ValidationFailedError
+from ocr_service.queue import IdJob, TaskQueue
+from ocr_service.runtime import Runtime
+from ocr_service.security import keyed_hash
+from ocr_service.storage import repository as repo
+from ocr_service.storage.db import session_scope
+from ocr_service.storage.files import new_id
+from pipelines.id_card.messages import message_for
+from pipelines.id_card.result import ReasonCode
+from pipelines.idnumber import mask_id_number, mask_name, normalize_id_number
+from pipelines.io import read_header
+
+AUTOMATIC = "resident_id_card"
+MANUAL_TYPES = ("passport", "hk_macau_permit", "hmt_residence_permit", "resident_id_card_manual")
+DOCUMENT_TYPES = (AUTOMATIC, *MANUAL_TYPES)
+
+STATUS_LABELS = {
+    "verified": "认证成功",
+    "rejected": "认证失败",
+    "locked": "认证失败",
+    "pending_review": "待认证",
+    "withdrawn": "已撤回",
+    "expired": "认证失败",
+}
+
+_NUMBER_SHAPE = re.compile(r"[0-9A-Z]{6,24}")
+
+
+@dataclass(frozen=True)
+class Submission:
+    front: bytes
+    back: bytes
+    declared_name: str
+    declared_id_number: str  # normalised
+    document_type: str
+
+    def __repr__(self) -> str:
+        return f"Submission(document_type={self.document_type!r}, <redacted>)"
+
+
+def parse_submission(
+    fields: dict[str, str], front: bytes | None, back: bytes | None, *, max_pixels: int
+) -> Submission:
+    """Validate the form (422 for a missing or invalid field; 415/413 from the header check)."""
+    document_type = (fields.get("document_type") or AUTOMATIC).strip()
+    if document_type not in DOCUMENT_TYPES:
+        raise ValidationFailedError(f"document_type: must be one of {', '.join(DOCUMENT_TYPES)}")
+    name = " ".join((fields.get("declared_name") or "").split())
+    if not name:
+        raise ValidationFailedError("declared_name: required")
+    if len(name) > 64:
+        raise ValidationFailedError("declared_name: at most 64 characters")
+    number = normalize_id_number(fields.get("declared_id_number") or "")
+    if not number:
+        raise ValidationFailedError("declared_id_number: required")
+    if not _NUMBER_SHAPE.fullmatch(number):
+        raise ValidationFailedError("declared_id_number: 6-24 letters or digits")
+    if document_type == AUTOMATIC and not re.fullmatch(r"\d{17}[\dX]", number):
+        raise ValidationFailedError("declared_id_number: 18 characters, digits and a final X")
+    for side, data in (("front", front), ("back", back)):
+        if not data:
+            raise ValidationFailedError(f"{side}: an image file is required")
+        read_header(data, max_pixels=max_pixels)  # 415 / 413 / 422 before any work
+    assert front is not None and back is not None
+    return Submission(front, back, name, number, document_type)
+
+
+def local_day(timezone: str, now: datetime | None = None) -> tuple[date, int]:
+    """Today in ``timezone`` and the seconds until its midnight (for Retry-After)."""
+    zone = ZoneInfo(timezone)
+    local = (now or datetime.now(UTC)).astimezone(zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
+    return local.date(), max(1, int((midnight - local).total_seconds()))
+
+
+def _answer(
+    record_id: str,
+    status: str,
+    reasons: list[dict[str, Any]],
+    *,
+    document_type: str,
+    fields: dict[str, Any] | None = None,
+    attempts_remaining: int | None = None,
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": record_id,
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
+        "document_type": document_type,
+        "reasons": [
+            {"code": r["code"], "side": r.get("side"), "message": r["message"]} for r in reasons
+        ],
+        "attempts_remaining": attempts_remaining,
+        "fields": fields or {},
+        "created_at": (created_at or datetime.now(UTC)).isoformat(),
+    }
+
+
+def verify(
+    runtime: Runtime,
+    queue: TaskQueue,
+    *,
+    submission: Submission,
+    source: str,
+    requester: str,
+    gate: AbstractContextManager[Any] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Blocking; the route runs it in a worker thread. Returns (HTTP status, body).
+    ``gate`` bounds how many verifications wait on the queue (503 beyond)."""
+    if submission.document_type in MANUAL_TYPES:
+        return 202, submit_manual_review(runtime, submission=submission, source=source)
+
+    settings = runtime.settings
+    now = datetime.now(UTC)
+    day, until_midnight = local_day(settings.timezone, now)
+    day_key = day.isoformat()
+    number_hash = keyed_hash(runtime.keys.id_number, submission.declared_id_number)
+    requester_hash = keyed_hash(runtime.keys.requester, f"{source}\x00{requester}")
+    hold = timedelta(seconds=settings.id_timeout_s * 2)
+    limit = settings.attempts_per_id_number
+    record_id = new_id()
+    masked = {
+        "masked_name": mask_name(submission.declared_name),
+        "masked_id_number": mask_id_number(submission.declared_id_number),
+        "id_number_hash": number_hash,
+    }
+
+    # The requester's failures are checked, not reserved: a reservation would cap a caller
+    # that sends no X-End-User at `limit` concurrent verifications. The per-number limit is
+    # the one that must hold exactly under concurrency, so that one is a reservation.
+    with session_scope(runtime.session_factory) as session:
+        requester_failures = repo.failures_on(
+            session, scope=repo.Scope.REQUESTER, key_hash=requester_hash, day=day_key
+        )
+        if requester_failures >= settings.failures_per_requester:
+            raise RateLimitedError(
+                "too many failed verifications today", retry_after=until_midnight
+            )
+        allowed = repo.reserve_attempt(
+            session,
+            scope=repo.Scope.ID_NUMBER,
+            key_hash=number_hash,
+            day=day_key,
+            limit=limit,
+            now=now,
+            hold=hold,
+        )
+        if not allowed:
+            reasons = [
+                {
+                    "code": ReasonCode.ATTEMPTS_EXCEEDED.value,
+                    "side": None,
+                    "message": message_for(ReasonCode.ATTEMPTS_EXCEEDED),
+                }
+            ]
+            repo.save_record(
+                session,
+                record_id=record_id,
+                kind="id_verification",
+                document_type=submission.document_type,
+                source=source,
+                status="locked",
+                now=now,
+                reasons=reasons,
+                **masked,
+            )
+            repo.record_failure(
+                session, scope=repo.Scope.REQUESTER, key_hash=requester_hash, day=day_key, now=now
+            )
+            return 200, _answer(
+                record_id,
+                "locked",
+                reasons,
+                document_type=submission.document_type,
+                attempts_remaining=0,
+                created_at=now,
+            )
+
+    def settle(session: Any, failed: bool) -> None:
+        repo.settle_attempt(
+            session, scope=repo.Scope.ID_NUMBER, key_hash=number_hash, day=day_key, failed=failed
+        )
+        if failed:
+            repo.record_failure(
+                session, scope=repo.Scope.REQUESTER, key_hash=requester_hash, day=day_key, now=now
+            )
+
+    try:
+        job = IdJob(
+            submission.front,
+            submission.back,
+            submission.declared_name,
+            submission.declared_id_number,
+            day,
+        )
+        with gate or contextlib.nullcontext():
+            result = queue.verify_id(job, timeout=settings.id_timeout_s)
+        del job
+    except BaseException:
+        with session_scope(runtime.session_factory) as session:
+            settle(session, failed=False)  # a broken step is not the candidate's failure
+        raise
+
+    finished = datetime.now(UTC)
+    measurements = result.get("measurements") or {}
+    timings = dict(result.get("timings_ms") or {})
+    timings["service_total"] = round((finished - now).total_seconds() * 1000, 1)
+    with session_scope(runtime.session_factory) as session:
+        settle(session, failed=result["status"] != "verified")
+        repo.save_record(
+            session,
+            record_id=record_id,
+            kind="id_verification",
+            document_type=submission.document_type,
+            source=source,
+            status=result["status"],
+            now=now,
+            reasons=result["reasons"],
+            measurements=measurements,
+            timings=timings,
+            fields=result.get("fields") or {},
+            **masked,
+        )
+        used = repo.failures_on(
+            session, scope=repo.Scope.ID_NUMBER, key_hash=number_hash, day=day_key
+        )
+    return 200, _answer(
+        record_id,
+        result["status"],
+        result["reasons"],
+        document_type=submission.document_type,
+        fields=result.get("fields"),
+        attempts_remaining=max(0, limit - used),
+        created_at=now,
+    )
+
+
+# manual review -------------------------------------------------------------------
+
+
+def submit_manual_review(
+    runtime: Runtime, *, submission: Submission, source: str
+) -> dict[str, Any]:
+    """Store a submission for 人工审核: images and declaration encrypted, deleted on decision."""
+    import json
+
+    now = datetime.now(UTC)
+    record_id = new_id()
+    cipher = runtime.keys.review_images
+    image_dir = runtime.store.write_review_images(
+        record_id, {"front": submission.front, "back": submission.back}, cipher
+    )
+    sealed = cipher.encrypt(
+        json.dumps(
+            {"name": submission.declared_name, "id_number": submission.declared_id_number},
+            ensure_ascii=False,
+        ).encode()
+    )
+    try:
+        with session_scope(runtime.session_factory) as session:
+            repo.save_record(
+                session,
+                record_id=record_id,
+                kind="id_verification",
+                document_type=submission.document_type,
+                source=source,
+                status="pending_review",
+                now=now,
+                masked_name=mask_name(submission.declared_name),
+                masked_id_number=mask_id_number(submission.declared_id_number),
+                id_number_hash=keyed_hash(runtime.keys.id_number, submission.declared_id_number),
+            )
+            repo.create_manual_review(
+                session,
+                record_id=record_id,
+                sealed_declaration=sealed,
+                image_dir=image_dir,
+                now=now,
+                retention=timedelta(days=runtime.settings.review_retention_days),
+            )
+    except BaseException:
+        runtime.store.delete_dir(image_dir)
+        raise
+    return {
+        "id": record_id,
+        "status": "pending_review",
+        "status_label": STATUS_LABELS["pending_review"],
+        "document_type": submission.document_type,
+        "created_at": now.isoformat(),
+    }
+
+
+def read_manual_review(runtime: Runtime, *, record_id: str) -> dict[str, Any] | None:
+    """For a reviewer: the declaration and the decrypted images of a pending submission."""
+    import json
+
+    with session_scope(runtime.session_factory) as session:
+        review = repo.get_manual_review(session, record_id=record_id)
+        if review is None or review.state != "pending" or review.image_dir is None:
+            return None
+        sealed, image_dir = review.sealed_declaration, review.image_dir
+    cipher = runtime.keys.review_images
+    declaration = json.loads(cipher.decrypt(sealed)) if sealed else {}
+    return {
+        "declaration": declaration,
+        "images": runtime.store.read_review_images(image_dir, cipher),
+    }
+
+
+def decide_manual_review(
+    runtime: Runtime, *, record_id: str, approve: bool, reviewer: str, reason: str | None = None
+) -> bool:
+    """Approve or reject a pending submission; its images are deleted at once."""
+    with session_scope(runtime.session_factory) as session:
+        image_dir = repo.close_manual_review(
+            session,
+            record_id=record_id,
+            state="approved" if approve else "rejected",
+            now=datetime.now(UTC),
+            decided_by=reviewer,
+            reason=reason,
+        )
+    runtime.store.delete_dir(image_dir)
+    return image_dir is not None
+
+
+def withdraw_manual_review(
+    runtime: Runtime, *, record_id: str, source: str
+) -> dict[str, Any] | None:
+    """撤回: the submitter withdraws a pending submission; images are deleted at once."""
+    from ocr_service.errors import ConflictError
+
+    with session_scope(runtime.session_factory) as session:
+        record = repo.get_record(session, record_id=record_id, source=source)
+        if record is None or repo.get_manual_review(session, record_id=record_id) is None:
+            return None
+        image_dir = repo.close_manual_review(
+            session, record_id=record_id, state="withdrawn", now=datetime.now(UTC)
+        )
+        if image_dir is None:
+            raise ConflictError("only a pending submission can be withdrawn")
+    runtime.store.delete_dir(image_dir)
+    return get_verification(runtime, record_id=record_id, source=source)
+
+
+def get_verification(runtime: Runtime, *, record_id: str, source: str) -> dict[str, Any] | None:
+    with session_scope(runtime.session_factory) as session:
+        record = repo.get_record(session, record_id=record_id, source=source)
+        if record is None or record.kind != "id_verification":
+            return None
+        return _answer(
+            record.id,
+            record.status,
+            record.reasons,
+            document_type=record.document_type,
+            fields=record.fields,
+            created_at=record.created_at,
+        )
