@@ -155,6 +155,9 @@ _HTTP_CODES = {
 }
 
 
+_BODY_ERRORS = (PayloadTooLargeError, RequestTimeoutError, MalformedRequestError)
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -168,7 +171,12 @@ def error_response(
 def to_response(exc: Exception) -> JSONResponse:
     """The one mapping from an exception to an HTTP answer."""
     if isinstance(exc, ServiceError):
-        return error_response(exc.status_code, exc.code, exc.message, exc.headers())
+        headers = exc.headers()
+        if isinstance(exc, _BODY_ERRORS):
+            # The rest of the body is still on the wire: close the connection rather
+            # than let the server drain whatever the client keeps sending.
+            headers = {**(headers or {}), "Connection": "close"}
+        return error_response(exc.status_code, exc.code, exc.message, headers)
     for kind, status, code in _PIPELINE_ERRORS:
         if isinstance(exc, kind):
             code = getattr(exc, "code", None) or code

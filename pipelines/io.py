@@ -123,14 +123,26 @@ def decode_image(
                 long_side = max(header.width, header.height)
                 if long_side > max_long_side:
                     ratio = max_long_side / long_side
-                    image.draft("RGB", (int(header.width * ratio), int(header.height * ratio)))
+                    # at least 1x1: a 5x49155 strip must not ask for a zero-width draft
+                    image.draft(
+                        "RGB",
+                        (max(1, int(header.width * ratio)), max(1, int(header.height * ratio))),
+                    )
             orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
             exif_rotated = orientation in range(2, 9)
             rgb = (ImageOps.exif_transpose(image) if exif_rotated else image).convert("RGB")
             rgb.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLargeError(str(exc)) from exc
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        struct.error,
+        EOFError,
+        ZeroDivisionError,
+        IndexError,
+    ) as exc:  # what Pillow's decoders raise on malformed data
         raise CorruptImageError(f"cannot decode image: {exc}") from exc
 
     pixels = np.asarray(rgb)[:, :, ::-1]

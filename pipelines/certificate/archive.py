@@ -178,7 +178,7 @@ def _overlapping(infos: list[zipfile.ZipInfo], data: bytes) -> set[int]:
     spans = []
     for i, info in enumerate(infos):
         start = info.header_offset
-        if start + 30 > len(data):
+        if start < 0 or start + 30 > len(data):  # a forged directory can point anywhere
             continue
         name_len, extra_len = struct.unpack("<HH", data[start + 26 : start + 30])
         end = start + 30 + name_len + extra_len + info.compress_size
@@ -223,7 +223,8 @@ def iter_archive(data: bytes, *, limits: ArchiveLimits | None = None) -> Iterato
     files = [
         (i, info)
         for i, info in enumerate(infos)
-        if not info.is_dir() and not _JUNK.search(info.filename)
+        # not ZipInfo.is_dir(): it raises IndexError on an empty name (Python 3.11)
+        if not info.filename.endswith("/") and not _JUNK.search(info.filename)
     ]
     for position, (i, info) in enumerate(files):
         if index >= limits.max_members:

@@ -105,7 +105,7 @@ def inspect_side(
     m = inspection.measurements
     m["photo_px"] = [decoded.original_width, decoded.original_height]
     m["exif_rotated"] = decoded.exif_rotated
-    m["outline_score"] = round(outline.score, 3)
+    m["outline_score"] = round(float(outline.score), 3)  # numpy scalars are not JSON
     if outline.found:
         m["card_area_fraction"] = round(outline.area_fraction, 4)
         m["card_long_edge_px"] = round(outline.long_edge_px / decoded.scale)

@@ -15,25 +15,10 @@ from tests.hostile.cases import CORPUS, FUZZ_CRASHES
 
 FUZZ_DIR = Path(__file__).resolve().parents[2] / "fuzz"
 
-# Crashes found and kept, whose fix is someone else's: listed so CI stays green while the
-# bug is visible; strict, so the mark must go when the fix lands.
-KNOWN: dict[str, str] = {
-    "archive-9355bfefd4e4cbca96f2d99882d8d380fe913fa2.bin": (
-        "struct.error from pipelines/certificate/archive.py _overlapping: a central directory "
-        "whose offsets make zipfile's header_offset negative (-1878) slips past "
-        "`start + 30 > len(data)`; iter_archive must raise InvalidArchiveError or refuse it"
-    ),
-    "archive-dfa98ff4dec6c6f7b1cffa224c16fa9f1c3ce9c8.bin": (
-        "IndexError from pipelines/certificate/archive.py iter_archive (`info.is_dir()` in the "
-        "member list): a central-directory entry with an empty file name; Python 3.11's "
-        "ZipInfo.is_dir() indexes filename[-1]. Refuse it as bad_name instead"
-    ),
-    "decode-370bcc80b631d32699834377ca47361fc8d73f1c.bin": (
-        "ZeroDivisionError from pipelines/io.py decode_image (line ~126): a 5x49155 JPEG with "
-        "max_long_side=256 asks Image.draft for a (0, 256) size; Pillow divides by it. "
-        "Clamp the draft size to >= 1 (and translate ZeroDivisionError to CorruptImageError)"
-    ),
-}
+# Crashes found and kept whose fix has not landed yet: listed so CI stays green while the
+# bug is visible; strict, so the mark must go when the fix lands. (All three found so far
+# are fixed: a negative zip header offset, an empty member name, a zero-width JPEG draft.)
+KNOWN: dict[str, str] = {}
 
 
 def harness(name: str) -> ModuleType:

@@ -47,13 +47,8 @@ def fresh_id_number() -> str:
 BOUNDARY = "hostileboundary7MA4YWxk"
 
 
-# tracebacks of the bugs marked xfail below (reported, someone else's to fix)
-KNOWN_TRACEBACKS = (
-    "float32 is not JSON serializable",
-    "struct.error: unpack requires a buffer of 4 bytes",
-    "IndexError: string index out of range",
-    "ZeroDivisionError: integer division or modulo by zero",
-)
+# tracebacks of bugs still marked xfail below (none at the moment)
+KNOWN_TRACEBACKS: tuple[str, ...] = ()
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +120,7 @@ def test_certificate_endpoint_answers_each_image_with_a_reason(
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
-_FLOAT32_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="500: pipelines/id_card/pipeline.py:108 stores round(np.float32) as outline_score; "
-    "save_record's JSON column cannot serialise it (services/id_verification.py:167)",
-)
-ID_CASES = [pytest.param(c, marks=_FLOAT32_BUG) if c.id_http[0] == 200 else c for c in IMAGE_CASES]
+ID_CASES = IMAGE_CASES
 
 
 @pytest.mark.parametrize("case", ID_CASES, ids=lambda c: c.name)
@@ -359,12 +349,6 @@ def _body(total: int, mode: str) -> Iterator[bytes]:
     return iter([first, *_filler(total, chunked=mode == "chunked")])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after our 413 uvicorn keeps the connection alive and reads (discards) the rest of the "
-    "body for as long as the client sends (h11_impl: data_received cancels the keep-alive "
-    "timer); error answers that end a request early need `Connection: close`",
-)
 @pytest.mark.parametrize("mode", ["with_length", "chunked"])
 def test_server_stops_reading_once_it_refused_the_body(server, mode: str) -> None:  # type: ignore[no-untyped-def]
     """A client that ignores the 413 and sends 64 MB: once the server refused, it must not
