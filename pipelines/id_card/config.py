@@ -20,7 +20,7 @@ class IdCardConfig(BaseModel):
     card_width_px: int = Field(856, description="canonical card image width (10 px per mm)")
     card_height_px: int = Field(540, description="canonical card image height")
     ocr_width_px: int = Field(
-        640, description="the rectified card is scaled to this width for text detection"
+        512, description="the rectified card is scaled to this width for text detection"
     )
     min_card_width_px: int = Field(
         480, description="card's long edge in the original photo, below which text is too small"

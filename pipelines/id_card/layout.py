@@ -46,3 +46,19 @@ KEY_FIELDS: dict[Side, tuple[str, ...]] = {
     Side.FRONT: ("name", "id_number", "birth", "sex_ethnicity"),
     Side.BACK: ("issuing_authority", "validity"),
 }
+
+# The portrait side's labels sit in a fixed column at fixed rows (fractions of the
+# card): a detected box wholly left of the column edge is a label, named by its row.
+FRONT_LABEL_COLUMN = 0.19
+FRONT_LABEL_ROWS: dict[str, float] = {
+    "姓名": 0.17,
+    "性别": 0.29,
+    "出生": 0.41,
+    "住址": 0.535,
+    "公民身份号码": 0.86,
+}
+
+
+def front_label_at(y_fraction: float) -> str:
+    """The label printed nearest to this height on the portrait side."""
+    return min(FRONT_LABEL_ROWS, key=lambda label: abs(FRONT_LABEL_ROWS[label] - y_fraction))

@@ -1,4 +1,4 @@
-"""Read a rectified card: one OCR pass, then orientation and side from the text itself.
+"""Read a rectified card: one detection pass, orientation by vote, then only the lines needed.
 
 The outline step already turned the card so its long edge is horizontal, so
 only 0 or 180 degrees remain; the direction classifier's vote over the lines
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from pipelines.id_card.layout import FRONT_LABEL_COLUMN, front_label_at
 from pipelines.id_card.result import Side
 from pipelines.ocr import OcrEngine, TextLine, crop_line
 
@@ -46,6 +47,63 @@ def classify_side(lines: tuple[TextLine, ...]) -> tuple[Side | None, dict[str, f
     if max(front, back) < 1.0 or front == back:
         return None, scores
     return (Side.FRONT if front > back else Side.BACK), scores
+
+
+def _probe_side(text: str) -> Side | None:
+    """Side from the card's bottom line alone: the number (front) or the validity (back)."""
+    compact = text.replace(" ", "")
+    if _DATE_RANGE.search(compact) or "有效期限" in compact or "长期" in compact:
+        return Side.BACK
+    if _NUMBER_LIKE.search(compact) or "身份号码" in compact:
+        return Side.FRONT
+    return None
+
+
+def _is_front_label(box: np.ndarray, width: int) -> bool:
+    """A box wholly inside the front's label column (姓名, 性别, 出生, 住址 are printed there)."""
+    return float(box[:, 0].max()) < FRONT_LABEL_COLUMN * width
+
+
+def _recognise_needed(
+    engine: OcrEngine,
+    crops: list[np.ndarray],
+    boxes: list[np.ndarray],
+    width: int,
+    height: int,
+    min_score: float,
+) -> tuple[TextLine, ...]:
+    """Recognise the lines the verification needs, not every line on the card.
+
+    Recognition is most of the cost. The bottom-most wide line is read first: it is
+    the number on the portrait side and the validity period on the emblem side, so
+    it tells the side. Then the portrait side's labels are not recognised (their
+    column and rows are fixed; the label text is restored from its row), and neither
+    is the emblem side's title (中华人民共和国 / 居民身份证), which carries no field.
+    Whatever the probe cannot place is read in full.
+    """
+    if not crops:
+        return ()
+    centres = [float(box[:, 1].mean()) for box in boxes]
+    wide = [i for i in range(len(crops)) if float(np.ptp(boxes[i][:, 0])) > 0.3 * width]
+    probe = max(wide or range(len(crops)), key=lambda i: centres[i])
+    texts: dict[int, tuple[str, float]] = {probe: engine.recognize([crops[probe]])[0]}
+    side = _probe_side(texts[probe][0])
+    skipped: dict[int, str] = {}
+    for i, box in enumerate(boxes):
+        if i == probe:
+            continue
+        if side is Side.FRONT and _is_front_label(box, width):
+            skipped[i] = front_label_at(centres[i] / height)
+        elif side is Side.BACK and centres[i] < 0.5 * height:
+            skipped[i] = ""
+    todo = [i for i in range(len(crops)) if i not in texts and i not in skipped]
+    texts.update(zip(todo, engine.recognize([crops[i] for i in todo]), strict=True))
+    texts.update({i: (label, 1.0) for i, label in skipped.items() if label})
+    return tuple(
+        TextLine(text, score, boxes[i])
+        for i, (text, score) in sorted(texts.items())
+        if text.strip() and score >= min_score
+    )
 
 
 def read_card(
@@ -81,12 +139,7 @@ def read_card(
         boxes = [(corner - box)[[2, 3, 0, 1]] for box in boxes]
         crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
     classified = time.perf_counter()
-    texts = engine.recognize(crops)
-    lines = tuple(
-        TextLine(text, score, box)
-        for (text, score), box in zip(texts, boxes, strict=True)
-        if text.strip() and score >= min_score
-    )
+    lines = _recognise_needed(engine, crops, boxes, card.shape[1], card.shape[0], min_score)
     finished = time.perf_counter()
     side, scores = classify_side(lines)
     timings = {
