@@ -9,7 +9,11 @@ Prints, in one warm process on this machine:
   the same photos in the same run, its p50/p95 and the ratio,
 - accuracy of both against the manifest's expected status.
 
-Usage: python bench/bench_id.py [--repeat N] [--threads T]
+With ``--phone N`` it also generates N good pairs at phone resolution (4000x3000,
+what a phone camera hands the mini-program before any compression; not committed)
+and reports the same comparison on them separately.
+
+Usage: python bench/bench_id.py [--repeat N] [--threads T] [--phone N]
 """
 
 from __future__ import annotations
@@ -57,16 +61,43 @@ def baseline_verify(rapid, front: bytes, back: bytes, name: str, number: str) ->
     return "verified" if ok else "rejected"
 
 
+def phone_pairs(count: int) -> list[tuple[dict, bytes, bytes]]:
+    """Good pairs photographed at 4000x3000, on the four backgrounds in turn."""
+    from samples.id_card.identities import identities
+    from samples.id_card.photo import PhotoSpec, photograph
+    from samples.id_card.render import back_layout, front_layout, render_back, render_front
+
+    out = []
+    backgrounds = ("wood", "fabric", "dark", "paper")
+    for n, person in enumerate(identities(4242, count)):
+        spec = {"frame": (4000, 3000), "background": backgrounds[n % 4], "jpeg_quality": 88}
+        front, _ = photograph(render_front(person), PhotoSpec(seed=n, **spec), front_layout(person))
+        back, _ = photograph(
+            render_back(person), PhotoSpec(seed=100 + n, **spec), back_layout(person)
+        )
+        pair = {
+            "name": f"phone_{n}",
+            "declared_name": person.name,
+            "declared_id_number": person.id_number,
+            "expected_status": "verified",
+            "phone": True,
+        }
+        out.append((pair, front, back))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--phone", type=int, default=0, help="extra generated 4000x3000 pairs")
     args = parser.parse_args()
 
     pairs = json.loads((GOLDEN / "manifest.json").read_text(encoding="utf-8"))["pairs"]
     photos = [
         (p, (GOLDEN / p["front"]).read_bytes(), (GOLDEN / p["back"]).read_bytes()) for p in pairs
     ]
+    photos += phone_pairs(args.phone)
     engine = create_engine(OcrConfig(threads=args.threads))
     for p, front, back in photos[:2]:  # warm-up
         verify_id_card(
@@ -74,6 +105,7 @@ def main() -> None:
         )
 
     totals, full_path, stages = [], [], defaultdict(list)
+    ours_by_group: dict[str, list[float]] = defaultdict(list)
     correct = 0
     for p, front, back in photos:
         declaration = Declaration(p["declared_name"], p["declared_id_number"])
@@ -82,6 +114,7 @@ def main() -> None:
             result = verify_id_card(front, back, declaration, engine=engine)
             elapsed = (time.perf_counter() - started) * 1000
             totals.append(elapsed)
+            ours_by_group["phone" if p.get("phone") else "golden"].append(elapsed)
             if "front.read" in result.timings_ms and "back.read" in result.timings_ms:
                 full_path.append(elapsed)
             for stage, ms in result.timings_ms.items():
@@ -100,6 +133,7 @@ def main() -> None:
     for p, front, back in photos[:2]:
         baseline_verify(rapid, front, back, p["declared_name"], p["declared_id_number"])
     base_totals, base_full = [], []
+    base_by_group: dict[str, list[float]] = defaultdict(list)
     base_correct = 0
     for p, front, back in photos:
         for _ in range(args.repeat):
@@ -109,6 +143,7 @@ def main() -> None:
             )
             elapsed = (time.perf_counter() - started) * 1000
             base_totals.append(elapsed)
+            base_by_group["phone" if p.get("phone") else "golden"].append(elapsed)
         base_correct += status == p["expected_status"]
     # the baseline always reads both photos fully: its "full path" is every pair
     base_full = base_totals
@@ -127,6 +162,17 @@ def main() -> None:
         print(f"  {label:<33} {statistics.median(values):8.1f} {percentile(values, 95):8.1f}")
     ratio = statistics.median(full_path) / statistics.median(base_full)
     print(f"  ratio of p50 (ours full path / baseline): {ratio:.2f}x  (target <= 0.35x)")
+    for group, label in (
+        ("golden", "committed golden set (1280x960, one 4000x3000 pair)"),
+        ("phone", "generated phone photos (4000x3000)"),
+    ):
+        if ours_by_group[group]:
+            ours_p50 = statistics.median(ours_by_group[group])
+            base_p50 = statistics.median(base_by_group[group])
+            print(
+                f"  {label}: ours p50 {ours_p50:.0f} ms, baseline p50 {base_p50:.0f} ms, "
+                f"ratio {ours_p50 / base_p50:.2f}x"
+            )
     print(f"\npeak RSS after our pipeline: {peak_rss_mb:.0f} MB  (target < 700 MB)")
     total = len(photos)
     print(f"accuracy vs expected status: ours {correct}/{total}, baseline {base_correct}/{total}")
