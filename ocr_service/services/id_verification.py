@@ -169,6 +169,16 @@ def verify(
             now=now,
             hold=hold,
         )
+        if not allowed and (
+            repo.failures_on(session, scope=repo.Scope.ID_NUMBER, key_hash=number_hash, day=day_key)
+            < limit
+        ):
+            # Refused only because other verifications of this number are still running:
+            # not a lock (nothing has failed yet), so no "come back tomorrow".
+            raise RateLimitedError(
+                "another verification of this ID number is in progress, retry shortly",
+                retry_after=5,
+            )
         if not allowed:
             reasons = [
                 {
