@@ -43,6 +43,11 @@ class IdCardConfig(BaseModel):
     glare_card_fraction: float = Field(
         0.08, description="share of the whole card covered by specular glare: reject"
     )
+    read_full_address: bool = Field(
+        False,
+        description="read every address line; by default only the first, since results show "
+        "the address masked to its first characters and nothing else needs it (data minimisation)",
+    )
     min_text_score: float = Field(
         0.5, description="recognition confidence below which a line is ignored"
     )

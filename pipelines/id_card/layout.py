@@ -58,6 +58,9 @@ FRONT_LABEL_ROWS: dict[str, float] = {
     "公民身份号码": 0.86,
 }
 
+# Rows below the address's first line and above the number: the address continues there.
+ADDRESS_CONTINUATION = (0.585, 0.76)
+
 
 def front_label_at(y_fraction: float) -> str:
     """The label printed nearest to this height on the portrait side."""

@@ -159,7 +159,13 @@ def inspect_side(
     if inspection.reasons:
         return inspection
 
-    reading = read_card(card, engine, width=config.ocr_width_px, min_score=config.min_text_score)
+    reading = read_card(
+        card,
+        engine,
+        width=config.ocr_width_px,
+        min_score=config.min_text_score,
+        full_address=config.read_full_address,
+    )
     clock.lap("read")
     inspection.reading = reading
     m["rotated_180"] = reading.rotated_180

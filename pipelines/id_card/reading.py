@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from pipelines.id_card.layout import FRONT_LABEL_COLUMN, front_label_at
+from pipelines.id_card.layout import ADDRESS_CONTINUATION, FRONT_LABEL_COLUMN, front_label_at
 from pipelines.id_card.result import Side
 from pipelines.ocr import OcrEngine, TextLine, crop_line
 
@@ -64,6 +64,15 @@ def _is_front_label(box: np.ndarray, width: int) -> bool:
     return float(box[:, 0].max()) < FRONT_LABEL_COLUMN * width
 
 
+def _not_needed(side: Side | None, y_fraction: float, full_address: bool) -> bool:
+    """Rows no field of the result comes from: the emblem side's title, and (unless asked
+    for) the address's continuation lines."""
+    if side is Side.BACK:
+        return y_fraction < 0.5
+    low, high = ADDRESS_CONTINUATION
+    return side is Side.FRONT and not full_address and low < y_fraction < high
+
+
 def _recognise_needed(
     engine: OcrEngine,
     crops: list[np.ndarray],
@@ -71,6 +80,8 @@ def _recognise_needed(
     width: int,
     height: int,
     min_score: float,
+    *,
+    full_address: bool = True,
 ) -> tuple[TextLine, ...]:
     """Recognise the lines the verification needs, not every line on the card.
 
@@ -79,7 +90,8 @@ def _recognise_needed(
     it tells the side. Then the portrait side's labels are not recognised (their
     column and rows are fixed; the label text is restored from its row), and neither
     is the emblem side's title (中华人民共和国 / 居民身份证), which carries no field.
-    Whatever the probe cannot place is read in full.
+    Whatever the probe cannot place is read in full. Without ``full_address`` only the
+    address's first line is read: the result shows no more than its first characters.
     """
     if not crops:
         return ()
@@ -94,7 +106,7 @@ def _recognise_needed(
             continue
         if side is Side.FRONT and _is_front_label(box, width):
             skipped[i] = front_label_at(centres[i] / height)
-        elif side is Side.BACK and centres[i] < 0.5 * height:
+        elif _not_needed(side, centres[i] / height, full_address):
             skipped[i] = ""
     todo = [i for i in range(len(crops)) if i not in texts and i not in skipped]
     texts.update(zip(todo, engine.recognize([crops[i] for i in todo]), strict=True))
@@ -107,7 +119,13 @@ def _recognise_needed(
 
 
 def read_card(
-    card: np.ndarray, engine: OcrEngine, *, width: int, min_score: float, vote_lines: int = 6
+    card: np.ndarray,
+    engine: OcrEngine,
+    *,
+    width: int,
+    min_score: float,
+    vote_lines: int = 6,
+    full_address: bool = True,
 ) -> CardReading:
     """OCR the rectified card (detection at ``width``), fix 180-degree turns, tell the side.
 
@@ -139,7 +157,9 @@ def read_card(
         boxes = [(corner - box)[[2, 3, 0, 1]] for box in boxes]
         crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
     classified = time.perf_counter()
-    lines = _recognise_needed(engine, crops, boxes, card.shape[1], card.shape[0], min_score)
+    lines = _recognise_needed(
+        engine, crops, boxes, card.shape[1], card.shape[0], min_score, full_address=full_address
+    )
     finished = time.perf_counter()
     side, scores = classify_side(lines)
     timings = {

@@ -104,3 +104,21 @@ def test_cut_off_card_names_the_edge(ocr_engine: OcrEngine) -> None:
         r for r in run_pair(pair, ocr_engine).reasons if r.code.value == "CARD_INCOMPLETE"
     )
     assert reason.detail["edges"] == ["left"] and "左侧" in reason.message
+
+
+@pytest.mark.slow
+def test_address_is_read_in_full_when_asked_and_only_its_first_line_by_default(
+    ocr_engine: OcrEngine,
+) -> None:
+    from pipelines.id_card import IdCardConfig, Side
+    from pipelines.id_card.fields import parse_front
+    from pipelines.id_card.pipeline import inspect_side
+
+    identity = json.loads((GOLDEN / "manifest.json").read_text(encoding="utf-8"))["identities"]["a"]
+    front = (GOLDEN / "a_front.jpg").read_bytes()
+    full = inspect_side(front, Side.FRONT, ocr_engine, IdCardConfig(read_full_address=True))
+    first = inspect_side(front, Side.FRONT, ocr_engine, IdCardConfig())
+    full_address = parse_front(full.reading.lines).address
+    first_line = parse_front(first.reading.lines).address
+    assert full_address == identity["address"]
+    assert first_line and identity["address"].startswith(first_line) and first_line != full_address
