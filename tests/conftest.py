@@ -10,4 +10,4 @@ from pipelines.ocr import OcrConfig, OcrEngine, create_engine
 @pytest.fixture(scope="session")
 def ocr_engine() -> OcrEngine:
     """The real PP-OCRv6 ONNX engine, built once per test session."""
-    return create_engine(OcrConfig(threads=2))
+    return create_engine(OcrConfig())

@@ -43,6 +43,9 @@ class IdCardConfig(BaseModel):
     glare_card_fraction: float = Field(
         0.08, description="share of the whole card covered by specular glare: reject"
     )
+    parallel_sides: bool = Field(
+        True, description="inspect front and back concurrently (pair with OCR threads=1)"
+    )
     read_full_address: bool = Field(
         False,
         description="read every address line; by default only the first, since results show "

@@ -8,7 +8,9 @@ inspected so the candidate hears about every problem in one answer.
 
 from __future__ import annotations
 
+import functools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -233,6 +235,11 @@ def _masked_fields(front: FrontFields | None, back: BackFields | None) -> dict[s
     return out
 
 
+@functools.cache
+def _side_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="id-side")
+
+
 def today_in(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
@@ -261,10 +268,19 @@ def verify_id_card(
         timings["total"] = (time.perf_counter() - started) * 1000
         return IdVerification("rejected", tuple(declared), {}, {}, timings)
 
-    sides = [
-        inspect_side(front, Side.FRONT, engine, config),
-        inspect_side(back, Side.BACK, engine, config),
-    ]
+    if config.parallel_sides:
+        # The models are small: two single-threaded inferences side by side use two
+        # cores better than one two-threaded inference after the other (measured ~20 %).
+        pending = [
+            _side_pool().submit(inspect_side, data, side, engine, config)
+            for data, side in ((front, Side.FRONT), (back, Side.BACK))
+        ]
+        sides = [future.result() for future in pending]
+    else:
+        sides = [
+            inspect_side(front, Side.FRONT, engine, config),
+            inspect_side(back, Side.BACK, engine, config),
+        ]
     reasons: list[Reason] = [r for s in sides for r in s.reasons]
     for s in sides:
         timings.update(s.timings_ms)

@@ -23,7 +23,13 @@ class OcrConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     backend: Literal["onnx", "paddle"] = "onnx"
-    threads: int = Field(default=2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="ONNX Runtime intra-op threads per inference; the ID pipeline runs the "
+        "two sides concurrently, so 1 uses two cores",
+    )
     det_limit_side_len: int = Field(
         default=960, ge=320, le=4096, description="longest side the detector sees"
     )
