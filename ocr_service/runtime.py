@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,17 +17,23 @@ from ocr_service.storage.files import FileStore
 from pipelines.ocr import OcrEngine, OcrResult, create_engine
 
 
+def engine_slots(threads_per_call: int) -> int:
+    """Concurrent model calls that fill the cores without oversubscribing them."""
+    return max(1, (os.cpu_count() or 1) // max(1, threads_per_call))
+
+
 class SerializedEngine:
-    """One engine shared by threads, one model call at a time.
+    """One engine shared by threads, at most ``slots`` model calls at a time.
 
     The ID thread and the certificate thread of the embedded queue interleave at
     the granularity of a single detect/classify/recognize call, so an ID
     verification waits for at most one model call of a batch, never for a file.
+    With one slot per core, the ID pipeline's two sides still run side by side.
     """
 
-    def __init__(self, engine: OcrEngine) -> None:
+    def __init__(self, engine: OcrEngine, slots: int = 1) -> None:
         self._engine = engine
-        self._lock = threading.Lock()
+        self._lock = threading.BoundedSemaphore(slots)
         self.name = getattr(engine, "name", type(engine).__name__)
 
     def detect(self, image: np.ndarray) -> list[np.ndarray]:
@@ -54,7 +61,10 @@ class EngineHolder:
 
     def __init__(self, settings: Settings, engine: OcrEngine | None = None) -> None:
         self._settings = settings
-        self._engine: OcrEngine | None = SerializedEngine(engine) if engine is not None else None
+        slots = engine_slots(settings.ocr.threads)
+        self._engine: OcrEngine | None = (
+            SerializedEngine(engine, slots) if engine is not None else None
+        )
         self.ready = threading.Event()
         self.error: BaseException | None = None
         if engine is not None:
@@ -62,7 +72,9 @@ class EngineHolder:
 
     def load(self) -> None:
         try:
-            self._engine = SerializedEngine(create_engine(self._settings.ocr))
+            self._engine = SerializedEngine(
+                create_engine(self._settings.ocr), engine_slots(self._settings.ocr.threads)
+            )
         except BaseException as exc:  # reported by /healthz and at first use
             self.error = exc
             raise
