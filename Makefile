@@ -23,6 +23,7 @@ system-deps:
 
 test: system-deps $(BIN)/ocr-service
 	$(BIN)/ruff check .
+	bash scripts/audit.sh   # pip-audit with dated waivers + version floors
 	$(BIN)/pytest
 
 lint: $(BIN)/ocr-service
