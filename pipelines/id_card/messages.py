@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pipelines.id_card.result import ReasonCode, Side
+from typing import Any
+
+from pipelines.id_card.result import Reason, ReasonCode, Side
 
 SIDE_ZH = {Side.FRONT: "人像面", Side.BACK: "国徽面", None: "身份证"}
 EDGE_ZH = {"left": "左侧", "right": "右侧", "top": "上方", "bottom": "下方"}
@@ -33,3 +35,8 @@ def message_for(code: ReasonCode, side: Side | None = None, where: str = "") -> 
 def wrong_side_message(expected: Side) -> str:
     uploaded = SIDE_ZH[Side.BACK if expected is Side.FRONT else Side.FRONT]
     return f"{SIDE_ZH[expected]}位置上传的是{uploaded}，请按提示分别上传身份证人像面和国徽面"
+
+
+def reason(code: ReasonCode, side: Side | None = None, where: str = "", **detail: Any) -> Reason:
+    """A reason with its standard message; ``detail`` carries the measured values."""
+    return Reason(code, side, message_for(code, side, where), detail)

@@ -21,7 +21,7 @@ import numpy as np
 from pipelines.id_card.config import IdCardConfig
 from pipelines.id_card.fields import BackFields, FrontFields, parse_back, parse_front
 from pipelines.id_card.layout import FIELD_NAMES_ZH, KEY_FIELDS
-from pipelines.id_card.messages import EDGE_ZH, message_for, wrong_side_message
+from pipelines.id_card.messages import EDGE_ZH, reason, wrong_side_message
 from pipelines.id_card.outline import detect_card_outline, rectify_card
 from pipelines.id_card.quality import assess_quality, frame_exposure, glare_over_fields
 from pipelines.id_card.reading import CardReading, read_card
@@ -58,22 +58,18 @@ class _Clock:
         self.last = now
 
 
-def _reason(code: ReasonCode, side: Side | None, where: str = "", **detail: Any) -> Reason:
-    return Reason(code, side, message_for(code, side, where), detail)
-
-
 def capture_reasons(
     inspection: SideInspection, outline_ok: bool, cut_edges: tuple[str, ...], config: IdCardConfig
 ) -> None:
     """Outline-level capture problems: missing, cut off, too small."""
     side, m = inspection.side, inspection.measurements
     if not outline_ok:
-        inspection.reasons.append(_reason(ReasonCode.CARD_NOT_FOUND, side))
+        inspection.reasons.append(reason(ReasonCode.CARD_NOT_FOUND, side))
         return
     if cut_edges:
         where = "、".join(EDGE_ZH[e] for e in cut_edges)
         inspection.reasons.append(
-            _reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(cut_edges))
+            reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(cut_edges))
         )
         return
     if (
@@ -81,7 +77,7 @@ def capture_reasons(
         or m["card_area_fraction"] < config.min_card_area_fraction
     ):
         inspection.reasons.append(
-            _reason(
+            reason(
                 ReasonCode.CARD_TOO_SMALL,
                 side,
                 long_edge_px=m["card_long_edge_px"],
@@ -118,11 +114,11 @@ def inspect_side(
         brightness, clipped = frame_exposure(decoded.pixels)
         m.update(frame_brightness=round(brightness, 1), frame_clipped_fraction=round(clipped, 4))
         if brightness < config.min_brightness:
-            inspection.reasons.append(_reason(ReasonCode.TOO_DARK, side, brightness=brightness))
+            inspection.reasons.append(reason(ReasonCode.TOO_DARK, side, brightness=brightness))
             return inspection
         if brightness > config.max_brightness or clipped > config.max_clipped_fraction:
             inspection.reasons.append(
-                _reason(
+                reason(
                     ReasonCode.OVEREXPOSED, side, brightness=brightness, clipped_fraction=clipped
                 )
             )
@@ -139,13 +135,13 @@ def inspect_side(
     clock.lap("quality")
     m.update(quality.as_dict())
     if quality.brightness < config.min_brightness:
-        inspection.reasons.append(_reason(ReasonCode.TOO_DARK, side, brightness=quality.brightness))
+        inspection.reasons.append(reason(ReasonCode.TOO_DARK, side, brightness=quality.brightness))
     elif (
         quality.brightness > config.max_brightness
         or quality.clipped_fraction > config.max_clipped_fraction
     ):
         inspection.reasons.append(
-            _reason(
+            reason(
                 ReasonCode.OVEREXPOSED,
                 side,
                 brightness=quality.brightness,
@@ -154,7 +150,7 @@ def inspect_side(
         )
     if quality.sharpness < config.min_sharpness:
         inspection.reasons.append(
-            _reason(
+            reason(
                 ReasonCode.BLURRY, side, sharpness=quality.sharpness, minimum=config.min_sharpness
             )
         )
@@ -191,13 +187,13 @@ def inspect_side(
     if covered or quality.glare_fraction >= config.glare_card_fraction:
         where = "、".join(FIELD_NAMES_ZH[f] for f in covered) + "区域" if covered else ""
         inspection.reasons.append(
-            _reason(
+            reason(
                 ReasonCode.GLARE, side, where, fields=covered, glare_fraction=quality.glare_fraction
             )
         )
     if reading.side is None:
         inspection.reasons.append(
-            _reason(ReasonCode.TEXT_UNREADABLE, side, "文字", lines=len(reading.lines))
+            reason(ReasonCode.TEXT_UNREADABLE, side, "文字", lines=len(reading.lines))
         )
     return inspection
 
@@ -317,7 +313,7 @@ def verify_id_card(
 
     status = "verified" if not reasons and front_fields and back_fields else "rejected"
     if status == "rejected" and not reasons:  # defensive: never reject silently, never accept
-        reasons.append(_reason(ReasonCode.TEXT_UNREADABLE, None, "证件信息"))
+        reasons.append(reason(ReasonCode.TEXT_UNREADABLE, None, "证件信息"))
     return IdVerification(
         status, tuple(reasons), _masked_fields(front_fields, back_fields), measurements, timings
     )

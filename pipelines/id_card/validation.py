@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from pipelines.id_card.fields import BackFields, FrontFields
-from pipelines.id_card.messages import message_for
+from pipelines.id_card.messages import reason
 from pipelines.id_card.result import Declaration, Reason, ReasonCode, Side
 from pipelines.idnumber import (
     IdNumberKind,
@@ -83,14 +83,7 @@ def check_declaration(declaration: Declaration) -> list[Reason]:
 def validate_front(front: FrontFields) -> list[Reason]:
     reasons: list[Reason] = []
     if not front.id_number:
-        return [
-            Reason(
-                ReasonCode.TEXT_UNREADABLE,
-                Side.FRONT,
-                message_for(ReasonCode.TEXT_UNREADABLE, Side.FRONT, "号码"),
-                {"field": "id_number"},
-            )
-        ]
+        return [reason(ReasonCode.TEXT_UNREADABLE, Side.FRONT, "号码", field="id_number")]
     check = check_id_number(front.id_number)
     if check.kind in _OTHER_DOCUMENT:
         document_type, text = _OTHER_DOCUMENT[check.kind]
@@ -112,63 +105,44 @@ def validate_front(front: FrontFields) -> list[Reason]:
             )
         ]
     if not front.name:
-        reasons.append(
-            Reason(
-                ReasonCode.TEXT_UNREADABLE,
-                Side.FRONT,
-                message_for(ReasonCode.TEXT_UNREADABLE, Side.FRONT, "姓名"),
-                {"field": "name"},
-            )
-        )
+        reasons.append(reason(ReasonCode.TEXT_UNREADABLE, Side.FRONT, "姓名", field="name"))
     if front.birth_date and check.birth_date and front.birth_date != check.birth_date:
         reasons.append(
-            Reason(
+            reason(
                 ReasonCode.FIELDS_INCONSISTENT,
                 Side.FRONT,
-                message_for(ReasonCode.FIELDS_INCONSISTENT, Side.FRONT, "出生日期与身份证号码不符"),
-                {"field": "birth_date"},
+                "出生日期与身份证号码不符",
+                field="birth_date",
             )
         )
     if front.sex and check.sex and front.sex != check.sex:
         reasons.append(
-            Reason(
-                ReasonCode.FIELDS_INCONSISTENT,
-                Side.FRONT,
-                message_for(ReasonCode.FIELDS_INCONSISTENT, Side.FRONT, "性别与身份证号码不符"),
-                {"field": "sex"},
-            )
+            reason(ReasonCode.FIELDS_INCONSISTENT, Side.FRONT, "性别与身份证号码不符", field="sex")
         )
     return reasons
 
 
 def validate_back(back: BackFields, birth_date: date | None, today: date) -> list[Reason]:
     if back.valid_from is None or (back.valid_until is None and not back.long_term):
-        return [
-            Reason(
-                ReasonCode.TEXT_UNREADABLE,
-                Side.BACK,
-                message_for(ReasonCode.TEXT_UNREADABLE, Side.BACK, "有效期限"),
-                {"field": "validity"},
-            )
-        ]
+        return [reason(ReasonCode.TEXT_UNREADABLE, Side.BACK, "有效期限", field="validity")]
     reasons: list[Reason] = []
     if back.valid_until is not None and back.valid_until < today:
         reasons.append(
-            Reason(
+            reason(
                 ReasonCode.EXPIRED,
                 Side.BACK,
-                message_for(ReasonCode.EXPIRED, Side.BACK, f"有效期至{back.valid_until:%Y.%m.%d}"),
-                {"valid_until": back.valid_until.isoformat()},
+                f"有效期至{back.valid_until:%Y.%m.%d}",
+                valid_until=back.valid_until.isoformat(),
             )
         )
     if birth_date is not None:
         if back.valid_from <= birth_date:
             reasons.append(
-                Reason(
+                reason(
                     ReasonCode.FIELDS_INCONSISTENT,
                     Side.BACK,
-                    message_for(ReasonCode.FIELDS_INCONSISTENT, Side.BACK, "签发日期早于出生日期"),
-                    {"field": "valid_from"},
+                    "签发日期早于出生日期",
+                    field="valid_from",
                 )
             )
         else:
@@ -178,13 +152,12 @@ def validate_back(back: BackFields, birth_date: date | None, today: date) -> lis
                 expected_until is not None and back.valid_until != expected_until
             ):
                 reasons.append(
-                    Reason(
+                    reason(
                         ReasonCode.FIELDS_INCONSISTENT,
                         Side.BACK,
-                        message_for(
-                            ReasonCode.FIELDS_INCONSISTENT, Side.BACK, "有效期限与持证人年龄不符"
-                        ),
-                        {"field": "validity", "expected_years": years if years else "长期"},
+                        "有效期限与持证人年龄不符",
+                        field="validity",
+                        expected_years=years if years else "长期",
                     )
                 )
     return reasons
@@ -200,21 +173,10 @@ def match_declaration(
         positions = differing_positions(declared_number, front.id_number)
         where = "、".join(f"第{p}位" for p in positions[:4]) + "不一致"
         reasons.append(
-            Reason(
-                ReasonCode.ID_NUMBER_MISMATCH,
-                Side.FRONT,
-                message_for(ReasonCode.ID_NUMBER_MISMATCH, Side.FRONT, where),
-                {"positions": positions},
-            )
+            reason(ReasonCode.ID_NUMBER_MISMATCH, Side.FRONT, where, positions=positions)
         )
     if front.name and not names_match(front.name, declaration.name, charset):
-        reasons.append(
-            Reason(
-                ReasonCode.NAME_MISMATCH,
-                Side.FRONT,
-                message_for(ReasonCode.NAME_MISMATCH, Side.FRONT),
-            )
-        )
+        reasons.append(reason(ReasonCode.NAME_MISMATCH, Side.FRONT))
     return reasons
 
 
