@@ -87,8 +87,8 @@ def _open(data: bytes) -> Image.Image:
         raise CorruptImageError(f"cannot parse image header: {exc}") from exc
 
 
-def read_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageHeader:
-    """Read format and dimensions; refuse non-JPEG/PNG and pixel bombs. No pixel decoding."""
+def _open_checked(data: bytes, max_pixels: int) -> tuple[Image.Image, ImageHeader]:
+    """Parse the header once: refuse non-JPEG/PNG and pixel bombs before any decoding."""
     image = _open(data)
     header = ImageHeader(ImageFormat(image.format.lower()), image.width, image.height)
     if header.width <= 0 or header.height <= 0:
@@ -98,7 +98,12 @@ def read_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageHe
             f"image is {header.width}x{header.height} = {header.pixels} pixels, "
             f"over the cap of {max_pixels}"
         )
-    return header
+    return image, header
+
+
+def read_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageHeader:
+    """Read format and dimensions; refuse non-JPEG/PNG and pixel bombs. No pixel decoding."""
+    return _open_checked(data, max_pixels)[1]
 
 
 def decode_image(
@@ -114,8 +119,7 @@ def decode_image(
     decoding in full and resizing; the result is then resized to fit exactly.
     """
     started = time.perf_counter()
-    header = read_header(data, max_pixels=max_pixels)
-    image = _open(data)
+    image, header = _open_checked(data, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

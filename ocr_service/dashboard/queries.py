@@ -277,17 +277,14 @@ def _rejections(
 
 
 def _filters(stmt: Select[Any], flt: RejectionFilter) -> Select[Any]:
-    if flt.kind:
-        stmt = stmt.where(Record.kind == flt.kind)
-    if flt.document_type:
-        stmt = stmt.where(Record.document_type == flt.document_type)
-    if flt.source:
-        stmt = stmt.where(Record.source == flt.source)
-    if flt.since:
-        stmt = stmt.where(Record.created_at >= flt.since)
-    if flt.until:
-        stmt = stmt.where(Record.created_at < flt.until)
-    return stmt
+    return repo.where_record_columns(
+        stmt,
+        kind=flt.kind,
+        document_type=flt.document_type,
+        source=flt.source,
+        since=flt.since,
+        until=flt.until,
+    )
 
 
 def list_rejections(

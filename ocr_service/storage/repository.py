@@ -83,6 +83,24 @@ class Scope(enum.StrEnum):
     REQUESTER = "requester"
 
 
+def _ensure_counter(
+    session: Session, *, scope: Scope, key_hash: str, day: str, now: datetime
+) -> None:
+    """Create the day's counter row if it does not exist yet (race-free upsert)."""
+    session.execute(
+        _insert(session, AttemptCounter)
+        .values(
+            scope=scope.value,
+            key_hash=key_hash,
+            day=day,
+            failures=0,
+            in_flight=0,
+            reserved_until=now,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
 def reserve_attempt(
     session: Session,
     *,
@@ -99,18 +117,7 @@ def reserve_attempt(
     PostgreSQL alike: of 20 concurrent callers with ``limit=3`` at most 3 win.
     A reservation older than ``hold`` (a crashed process) no longer counts.
     """
-    session.execute(
-        _insert(session, AttemptCounter)
-        .values(
-            scope=scope.value,
-            key_hash=key_hash,
-            day=day,
-            failures=0,
-            in_flight=0,
-            reserved_until=now,
-        )
-        .on_conflict_do_nothing()
-    )
+    _ensure_counter(session, scope=scope, key_hash=key_hash, day=day, now=now)
     stale = AttemptCounter.reserved_until < now
     live_in_flight = case((stale, 0), else_=AttemptCounter.in_flight)
     row = session.execute(
@@ -149,18 +156,7 @@ def record_failure(
     session: Session, *, scope: Scope, key_hash: str, day: str, now: datetime
 ) -> None:
     """Count a failure without a reservation (e.g. a locked answer against the requester)."""
-    session.execute(
-        _insert(session, AttemptCounter)
-        .values(
-            scope=scope.value,
-            key_hash=key_hash,
-            day=day,
-            failures=0,
-            in_flight=0,
-            reserved_until=now,
-        )
-        .on_conflict_do_nothing()
-    )
+    _ensure_counter(session, scope=scope, key_hash=key_hash, day=day, now=now)
     session.execute(
         update(AttemptCounter)
         .where(
@@ -315,18 +311,40 @@ def _filtered(stmt: Select[Any], flt: RecordFilter) -> Select[Any]:
             stmt = stmt.where(RecordReason.created_at >= flt.since)
         if flt.until:
             stmt = stmt.where(RecordReason.created_at < flt.until)
-    if flt.kind:
-        stmt = stmt.where(Record.kind == flt.kind)
-    if flt.statuses:
-        stmt = stmt.where(Record.status.in_(flt.statuses))
-    if flt.document_type:
-        stmt = stmt.where(Record.document_type == flt.document_type)
-    if flt.source:
-        stmt = stmt.where(Record.source == flt.source)
-    if flt.since:
-        stmt = stmt.where(Record.created_at >= flt.since)
-    if flt.until:
-        stmt = stmt.where(Record.created_at < flt.until)
+    return where_record_columns(
+        stmt,
+        kind=flt.kind,
+        statuses=flt.statuses,
+        document_type=flt.document_type,
+        source=flt.source,
+        since=flt.since,
+        until=flt.until,
+    )
+
+
+def where_record_columns(
+    stmt: Select[Any],
+    *,
+    kind: str | None = None,
+    statuses: Sequence[str] = (),
+    document_type: str | None = None,
+    source: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[Any]:
+    """The filters on the records table's own columns, shared by every record listing."""
+    if kind:
+        stmt = stmt.where(Record.kind == kind)
+    if statuses:
+        stmt = stmt.where(Record.status.in_(statuses))
+    if document_type:
+        stmt = stmt.where(Record.document_type == document_type)
+    if source:
+        stmt = stmt.where(Record.source == source)
+    if since:
+        stmt = stmt.where(Record.created_at >= since)
+    if until:
+        stmt = stmt.where(Record.created_at < until)
     return stmt
 
 

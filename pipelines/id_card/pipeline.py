@@ -32,7 +32,7 @@ from pipelines.id_card.validation import (
     validate_back,
     validate_front,
 )
-from pipelines.idnumber import mask_id_number, mask_name
+from pipelines.idnumber import check_id_number, mask_id_number, mask_name
 from pipelines.io import decode_image
 from pipelines.ocr import OcrEngine
 
@@ -303,8 +303,6 @@ def verify_id_card(
             )
     if back_fields is not None and not sides[1].reasons:
         birth = front_fields.birth_date if front_fields else None
-        from pipelines.idnumber import check_id_number
-
         if front_fields and front_fields.id_number:
             birth = check_id_number(front_fields.id_number).birth_date or birth
         reasons.extend(validate_back(back_fields, birth, today))
