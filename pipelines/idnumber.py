@@ -1,7 +1,8 @@
 """Resident ID numbers (GB 11643-1999): normalisation, validation, masking.
 
-Validation itself is python-stdnum's ``stdnum.cn.ric``; this module adds what
-the service needs around it: full-width and whitespace normalisation, OCR
+The check character comes from python-stdnum's ``stdnum.cn.ric`` and region codes
+from its table, but validity is decided here (see :func:`check_id_number`), together
+with what the service needs around it: full-width and whitespace normalisation, OCR
 confusion repair, recognition of numbers that look like resident numbers but
 belong to other documents (港澳台居民居住证, 外国人永久居留身份证), and masking.
 """
@@ -16,8 +17,8 @@ from datetime import date
 from enum import StrEnum
 
 import opencc
+from stdnum import numdb
 from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
 
 _SEPARATORS = re.compile(r"[\s\-_.·,，。:：/]+")
 # Characters the recogniser confuses with digits on the number line.
@@ -65,6 +66,7 @@ class IdNumberCheck:
     problem: str | None = None  # length | characters | checksum | birth_date | region
     birth_date: date | None = None
     sex: str | None = None  # "男" | "女"
+    region: RegionStatus | None = None  # how the region code was found in the table
 
 
 def normalize_id_number(text: str) -> str:
@@ -83,6 +85,12 @@ def repair_ocr_id_number(text: str) -> str:
             repaired[:17].replace("X", "") + repaired[17] if "X" in repaired[:17] else repaired
         )
     return repaired
+
+
+class RegionStatus(StrEnum):
+    KNOWN = "known"  # the code is in the table, in any period (existing now or abolished)
+    PREFECTURE_KNOWN = "prefecture_known"  # the county is not listed but its prefecture is
+    UNKNOWN = "unknown"
 
 
 def check_character(first17: str) -> str:
@@ -104,42 +112,82 @@ def classify_id_number(number: str) -> IdNumberKind:
     return IdNumberKind.RESIDENT
 
 
-def check_id_number(text: str) -> IdNumberCheck:
-    """Validate a number (already normalised or not) by GB 11643 via ``stdnum.cn.ric``."""
+def _region_entries(code: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(province entry, county entry) of a 6-digit code in stdnum's table, empty when absent."""
+    parts = dict(_region_table().info(code))
+    return parts.get(code[:2], {}), parts.get(code[2:], {})
+
+
+@functools.cache
+def _region_table() -> numdb.NumDB:
+    return numdb.get("cn/loc")
+
+
+def region_status(code: str) -> RegionStatus:
+    """Whether a 6-digit administrative code ever existed.
+
+    Numbers are assigned where a person registers, and keep their code for life, so a
+    code is checked against every period of the table, never against the birth year:
+    420115 (江夏区, since 1995) is on the cards of people born in 1988, and abolished
+    codes such as 412723 (商水县 until 2000) stay on valid cards. The table (from
+    Wikipedia, shipped in python-stdnum) misses some county-level codes, so a code whose
+    province and prefecture are listed is accepted as ``PREFECTURE_KNOWN``.
+    """
+    if not re.fullmatch(r"\d{6}", code):
+        return RegionStatus.UNKNOWN
+    province, county = _region_entries(code)
+    if not province:
+        return RegionStatus.UNKNOWN
+    if county.get("county"):
+        return RegionStatus.KNOWN
+    _, prefecture = _region_entries(code[:4] + "00")
+    if code[2:4] != "00" and prefecture.get("county"):
+        return RegionStatus.PREFECTURE_KNOWN
+    return RegionStatus.UNKNOWN
+
+
+def _birth_date(number: str, today: date) -> date | None:
+    """The 8 digits after the region as a real date between 1900-01-01 and today."""
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+    return born if date(1900, 1, 1) <= born <= today else None
+
+
+def check_id_number(text: str, *, today: date | None = None) -> IdNumberCheck:
+    """Validate a number (normalised or not) by GB 11643-1999, as real numbers are issued.
+
+    Checks the check character, a real birth date (not before 1900, not after
+    ``today``) and a region code that existed in *some* period of the table (see
+    :func:`region_status`). python-stdnum's ``ric.validate`` is not used: it ties the
+    region to the birth year and rejects many valid numbers.
+    """
     number = normalize_id_number(text)
     if len(number) != 18:
         return IdNumberCheck(number, IdNumberKind.INVALID, False, "length")
     if not re.fullmatch(r"\d{17}[\dX]", number):
         return IdNumberCheck(number, IdNumberKind.INVALID, False, "characters")
     kind = classify_id_number(number)
+    checksum_ok = check_character(number[:17]) == number[17]
     if kind is not IdNumberKind.RESIDENT:
-        # stdnum rejects these prefixes as an unknown region; they are other documents.
-        checksum_ok = ric.calc_check_digit(number) == number[17]
+        # Other documents with the same structure: routed by the caller, never verified here.
         return IdNumberCheck(number, kind, False, None if checksum_ok else "checksum")
-    try:
-        ric.validate(number)
-    except KeyError:  # stdnum's region table has entries without a county
+    if not checksum_ok:
+        return IdNumberCheck(number, IdNumberKind.INVALID, False, "checksum")
+    born = _birth_date(number, today or date.today())
+    if born is None:
+        return IdNumberCheck(number, IdNumberKind.INVALID, False, "birth_date")
+    region = region_status(number[:6])
+    if region is RegionStatus.UNKNOWN:
         return IdNumberCheck(number, IdNumberKind.INVALID, False, "region")
-    except ValidationError as exc:
-        problem = {
-            "InvalidChecksum": "checksum",
-            "InvalidComponent": "birth_date_or_region",
-            "InvalidLength": "length",
-            "InvalidFormat": "characters",
-        }.get(type(exc).__name__, "invalid")
-        if problem == "birth_date_or_region":
-            try:
-                ric.get_birth_date(number)
-                problem = "region"
-            except ValidationError:
-                problem = "birth_date"
-        return IdNumberCheck(number, IdNumberKind.INVALID, False, problem)
     return IdNumberCheck(
         number,
         kind,
         True,
-        birth_date=ric.get_birth_date(number),
+        birth_date=born,
         sex="男" if int(number[16]) % 2 else "女",
+        region=region,
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.idnumber import (
     IdNumberKind,
+    RegionStatus,
     check_character,
     check_id_number,
     differing_positions,
@@ -16,6 +18,7 @@ from pipelines.idnumber import (
     mask_name,
     normalize_id_number,
     normalize_name,
+    region_status,
     repair_ocr_id_number,
 )
 
@@ -106,3 +109,55 @@ def test_names_and_positions() -> None:
     assert normalize_name(" 张 三 ") == "张三"
     assert normalize_name("买买提•艾力") == normalize_name("买买提·艾力")
     assert differing_positions("420102199001011234", "420112199001011234") == [5]
+
+
+def _number(region: str, birth: str, serial: str = "123") -> str:
+    body = f"{region}{birth}{serial}"
+    return body + check_character(body)
+
+
+@pytest.mark.parametrize(
+    ("region", "birth", "why"),
+    [
+        ("420115", "19880512", "江夏区 created 1995, holder born 1988"),
+        ("429005", "19850101", "潜江市 code from 1994, holder born 1985"),
+        ("421002", "19700630", "沙市区 code from 1994, holder born 1970"),
+        ("412723", "19900101", "商水县 code abolished in 2000 (python-stdnum #442)"),
+        ("412723", "20050101", "abolished code on a card issued after abolition"),
+        ("420102", "19900101", "an ordinary current code"),
+    ],
+)
+def test_real_world_region_codes_are_valid(region: str, birth: str, why: str) -> None:
+    check = check_id_number(_number(region, birth))
+    assert check.valid, why
+    assert check.region is RegionStatus.KNOWN
+    assert check.birth_date is not None and check.birth_date.strftime("%Y%m%d") == birth
+
+
+def test_region_codes_that_never_existed_are_invalid() -> None:
+    for region in ("000000", "770101", "430099", "425501"):  # no province / no prefecture
+        assert check_id_number(_number(region, "19900101")).problem == "region", region
+
+
+def test_unlisted_county_of_a_listed_prefecture_is_accepted_and_marked() -> None:
+    # 421099: 荆州市 (4210) is listed, county 99 is not. The table (Wikipedia's) misses
+    # some county-level codes, so this is accepted and flagged rather than rejected.
+    check = check_id_number(_number("421099", "19900101"))
+    assert check.valid and check.region is RegionStatus.PREFECTURE_KNOWN
+    assert region_status("421099") is RegionStatus.PREFECTURE_KNOWN
+    assert region_status("420115") is RegionStatus.KNOWN
+
+
+def test_birth_date_must_be_real_and_between_1900_and_today() -> None:
+    today = date(2026, 11, 30)
+    assert check_id_number(_number("420102", "18991231"), today=today).problem == "birth_date"
+    assert check_id_number(_number("420102", "20270101"), today=today).problem == "birth_date"
+    assert check_id_number(_number("420102", "20000230"), today=today).problem == "birth_date"
+    assert check_id_number(_number("420102", "20261130"), today=today).valid
+    assert check_id_number(_number("420102", "19000101"), today=today).valid
+
+
+def test_wrong_check_character_is_a_checksum_problem() -> None:
+    number = _number("420115", "19880512")
+    wrong = number[:17] + ("0" if number[17] != "0" else "1")
+    assert check_id_number(wrong).problem == "checksum"
