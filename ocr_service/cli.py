@@ -53,6 +53,36 @@ def _active_db_keys(settings: Settings) -> int:
         engine.dispose()
 
 
+def _prepare_metrics_dir(settings: Settings) -> None:
+    """Multiprocess metrics: every API process and worker of this host writes its own files
+    into one directory; set before anything imports prometheus_client."""
+    import os
+    import re
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    else:
+        path = Path(settings.ops.multiproc_dir or settings.data_dir / "prometheus")
+    path.mkdir(parents=True, exist_ok=True)
+    for leftover in path.glob("*.db"):  # files of processes that are gone
+        match = re.search(r"_(\d+)\.db$", leftover.name)
+        if match and not _pid_alive(int(match.group(1))):
+            leftover.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
@@ -60,12 +90,15 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="leave jobs to Celery workers")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="API processes (default: 1 embedded, one per core with --no-worker)"),
+    ] = None,
+    server: Annotated[
+        str, typer.Option(help="granian (bounded request heads) | uvicorn (for comparison)")
+    ] = "granian",
 ) -> None:
-    """Run the API (and, by default, the embedded queue worker)."""
-    import uvicorn
-
-    from ocr_service.main import create_app
-
+    """Run the API (and, by default, the embedded queue worker) under Granian."""
     settings = _settings()
     if not _is_loopback(host) and not settings.static_api_keys and _active_db_keys(settings) == 0:
         typer.echo(
@@ -77,7 +110,29 @@ def serve(
     if no_worker and settings.embedded:
         typer.echo("--no-worker needs OCR_SERVICE_BROKER_URL (a Celery broker)", err=True)
         raise typer.Exit(2)
+    if server not in ("granian", "uvicorn"):
+        typer.echo("--server: granian or uvicorn", err=True)
+        raise typer.Exit(2)
+    _prepare_metrics_dir(settings)
+    from ocr_service import serving
+
+    processes = workers or serving.default_workers(settings, no_worker=no_worker)
+    if processes > 1 and not no_worker:
+        typer.echo("several API processes need Celery workers: add --no-worker", err=True)
+        raise typer.Exit(2)
+    if server == "granian" and processes > 1:
+        serving.serve_processes(settings, host=host, port=port, workers=processes)
+        return
+
+    from ocr_service.main import create_app
+
     application = create_app(settings, run_worker=not no_worker)
+    serving.start_metrics_server(application, settings)
+    if server == "granian":
+        serving.serve_in_process(application, settings, host=host, port=port)
+        return
+    import uvicorn
+
     uvicorn.run(
         application,
         host=host,
@@ -87,7 +142,7 @@ def serve(
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=16 * 1024,  # request line + headers
         limit_concurrency=512,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=int(settings.ops.drain_timeout_s),
     )
 
 
@@ -100,6 +155,12 @@ def worker(
     pool: Annotated[str, typer.Option(help="prefork | solo | threads")] = "prefork",
 ) -> None:
     """Run a Celery worker (production path: BROKER_URL and DATABASE_URL must be set)."""
+    settings = _settings()
+    if settings.embedded:
+        typer.echo("worker needs OCR_SERVICE_BROKER_URL (redis://...)", err=True)
+        raise typer.Exit(2)
+    _prepare_metrics_dir(settings)  # before celery_app imports prometheus_client
+
     from celery import signals
 
     from ocr_service.logs import configure_logging
@@ -107,10 +168,6 @@ def worker(
     from ocr_service.queue.sweeper import Sweeper, sweep_once
     from ocr_service.runtime import Runtime
 
-    settings = _settings()
-    if settings.embedded:
-        typer.echo("worker needs OCR_SERVICE_BROKER_URL (redis://...)", err=True)
-        raise typer.Exit(2)
     configure_logging(settings.log_level)
     runtime = Runtime.build(settings)  # migrations; no models in the parent process
     celery_app = create_celery(settings)

@@ -25,6 +25,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ocr_service.dashboard.config import DashboardConfig
+from ocr_service.ops_config import OpsConfig
 from pipelines.certificate.config import CertificateConfig
 from pipelines.id_card.config import IdCardConfig
 from pipelines.ocr import OcrConfig
@@ -83,7 +84,10 @@ class Settings(BaseSettings):
     requests_per_minute_per_key: int = Field(1200, ge=1)
     requests_per_minute_per_client: int = Field(600, ge=1)
     id_max_pending: int = Field(
-        8, ge=1, description="ID verifications waiting per API process (503 beyond)"
+        32,
+        ge=1,
+        description="hard cap on ID verifications waiting per API process (503 beyond); "
+        "admission is by expected wait first (OPS__ID_DEADLINE_S)",
     )
     id_timeout_s: float = Field(30.0, gt=0, description="wait for an ID result at most")
     timezone: str = "Asia/Shanghai"
@@ -104,6 +108,7 @@ class Settings(BaseSettings):
     id_card: IdCardConfig = Field(default_factory=IdCardConfig)
     certificate: CertificateConfig = Field(default_factory=CertificateConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
 
     @field_validator("api_keys", "trusted_proxies", mode="before")
     @classmethod

@@ -4,11 +4,17 @@
 (migrated at start-up), the queue (in-process threads by default, Celery when
 ``BROKER_URL`` is set), the sweeper, and the OCR engine, which loads in the
 background so that ``/healthz`` answers 503 until the models are ready.
+
+Operations (docs/monitoring.md): ``/metrics`` (Prometheus), ``/livez`` (the
+process answers), ``/readyz`` (models loaded, storage and broker reachable, not
+draining), admission by expected wait (:mod:`ocr_service.admission`), and the
+drain that ``ocr-service serve`` starts on SIGTERM (:class:`Drain`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib.util
 import logging
 import threading
@@ -20,18 +26,29 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ocr_service import metrics
+from ocr_service.admission import ExpectedWaitGate, ServiceTimes
 from ocr_service.api import routes_certificates, routes_id
+from ocr_service.api.deps import CallerDep
 from ocr_service.api.schemas import ErrorResponse, HealthResponse
 from ocr_service.config import Settings
-from ocr_service.errors import ERROR_SCHEMA, NotReadyError, error_responses, install_error_handlers
+from ocr_service.errors import (
+    ERROR_SCHEMA,
+    NotReadyError,
+    ServiceError,
+    error_responses,
+    install_error_handlers,
+)
 from ocr_service.logs import configure_logging
-from ocr_service.queue import TaskQueue
+from ocr_service.ops_config import OpsConfig
 from ocr_service.queue.jobs import WorkerContext
 from ocr_service.queue.sweeper import Sweeper, sweep_once
 from ocr_service.runtime import Runtime
-from ocr_service.services.access import AdmissionGate, Authenticator, RateLimiter
+from ocr_service.services.access import Authenticator, RateLimiter
 from ocr_service.storage import repository as repo
 from ocr_service.storage.db import session_scope
 from pipelines.ocr import OcrEngine
@@ -39,8 +56,59 @@ from pipelines.ocr import OcrEngine
 log = logging.getLogger("ocr_service.http")
 
 
+_OPERATIONS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
+
+
+class Drain:
+    """The graceful stop: once started, new work is refused (503, ``Connection: close``)
+    while requests already in flight are answered; ``wait`` returns when none is left."""
+
+    def __init__(self) -> None:
+        self.draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def start(self) -> None:
+        self.draining = True
+
+    def enter(self) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight <= 0:
+            self._in_flight = 0
+            self._idle.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """True when every request in flight was answered within ``timeout``."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+def _error_response(exc: ServiceError, *, close: bool = False) -> JSONResponse:
+    headers = exc.headers()
+    if close:
+        headers["Connection"] = "close"
+    return JSONResponse(
+        {"error": {"code": exc.code, "message": exc.message}},
+        status_code=exc.status_code,
+        headers=headers,
+    )
+
+
 class RequestLogMiddleware:
-    """One JSON log line per request with a request id; security headers on every answer.
+    """One JSON log line per request with a request id; security headers on every answer;
+    request metrics; refusals while draining and for batches the backlog cannot take.
     Pure ASGI, so it never buffers or touches request bodies."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -54,6 +122,9 @@ class RequestLogMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        app_state = scope["app"].state if "app" in scope else None
+        drain: Drain | None = getattr(app_state, "drain", None)
+        counted = drain is not None and scope["path"] not in _OPERATIONS_PATHS
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -69,26 +140,61 @@ class RequestLogMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        if counted:
+            assert drain is not None
+            drain.enter()
+            metrics.IN_FLIGHT.inc()
         try:
-            await self.app(scope, receive, send_wrapper)
+            refusal = await _refusal(scope, app_state, drain) if counted else None
+            if refusal is not None:
+                await refusal(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
         finally:
+            if counted:
+                assert drain is not None
+                drain.leave()
+                metrics.IN_FLIGHT.dec()
             route = scope.get("route")
+            path = getattr(route, "path", None)
+            seconds = time.perf_counter() - started
+            metrics.observe_request(path or "<unmatched>", scope["method"], status, seconds)
             log.info(
                 "request",
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
-                    "path": getattr(route, "path", scope["path"]),
+                    "path": path or scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "duration_ms": round(seconds * 1000, 1),
                     "source": scope.get("state", {}).get("source"),
                     "client": (scope.get("client") or ("", 0))[0],
                 },
             )
 
 
-def _build_queue(runtime: Runtime) -> TaskQueue:
+async def _refusal(scope: Scope, state: Any, drain: Drain | None) -> ASGIApp | None:
+    """An answer given before the request is read: 503 while draining, and for a batch
+    upload while the certificate backlog alone exceeds the batch deadline."""
+    if drain is not None and drain.draining:
+        metrics.SHED.labels("http", "draining").inc()
+        return _error_response(
+            NotReadyError("the service is restarting, retry shortly", retry_after=5), close=True
+        )
+    if scope["method"] == "POST" and scope["path"] == "/v1/certificate-batches":
+        gate: ExpectedWaitGate | None = getattr(state, "batch_gate", None)
+        if gate is not None:
+            try:
+                await run_in_threadpool(gate.check, 0)
+            except ServiceError as exc:
+                return _error_response(exc, close=True)
+    return None
+
+
+def _build_queue(runtime: Runtime, ops: OpsConfig) -> Any:
     settings = runtime.settings
+    id_times = ServiceTimes(ops.service_time_window, ops.initial_id_service_s)
+    cert_times = ServiceTimes(ops.service_time_window, ops.initial_cert_service_s)
     if settings.embedded:
         from ocr_service.queue.embedded import EmbeddedQueue
 
@@ -101,10 +207,42 @@ def _build_queue(runtime: Runtime) -> TaskQueue:
                 keys=runtime.keys,
             )
 
-        return EmbeddedQueue(context, max_pending_ids=settings.id_max_pending)
+        return EmbeddedQueue(
+            context,
+            max_pending_ids=settings.id_max_pending,
+            id_deadline_s=ops.id_deadline_s,
+            id_times=id_times,
+            cert_times=cert_times,
+        )
     from ocr_service.queue.celery_app import CeleryQueue
 
-    return CeleryQueue(settings, runtime.keys)
+    return CeleryQueue(settings, runtime.keys, id_times=id_times, cert_times=cert_times)
+
+
+_SLOT_STARTED: contextvars.ContextVar[float] = contextvars.ContextVar("slot_started")
+
+
+class AdmittedSlots:
+    """``async with``: admission by expected wait, then one of ``slots`` inline
+    certificate checks at a time; the time holding a slot is the per-file service time."""
+
+    def __init__(self, gate: ExpectedWaitGate, slots: int) -> None:
+        self._gate = gate
+        self._slots = asyncio.Semaphore(slots)
+
+    async def __aenter__(self) -> None:
+        self._gate.__enter__()
+        try:
+            await self._slots.acquire()
+        except BaseException:
+            self._gate.__exit__(None, None, None)
+            raise
+        _SLOT_STARTED.set(time.perf_counter())
+
+    async def __aexit__(self, *_: object) -> None:
+        self._gate.times.record(time.perf_counter() - _SLOT_STARTED.get(time.perf_counter()))
+        self._slots.release()
+        self._gate.__exit__(None, None, None)
 
 
 def create_app(
@@ -120,12 +258,23 @@ def create_app(
     if configure_logs:
         configure_logging(settings.log_level)
 
+    ops: OpsConfig = settings.ops
     runtime = Runtime.build(settings, engine)  # migrations run here, before serving
-    queue = _build_queue(runtime)
+    queue = _build_queue(runtime, ops)
+    drain = Drain()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.cert_slots = asyncio.Semaphore(2)
+        app.state.cert_slots = AdmittedSlots(
+            ExpectedWaitGate(
+                "certificate",
+                deadline_s=ops.single_cert_deadline_s,
+                times=queue.cert_times,
+                parallelism=_CERT_SLOTS,
+                draining=lambda: drain.draining,
+            ),
+            _CERT_SLOTS,
+        )
         if not runtime.engine.ready.is_set():
             threading.Thread(
                 target=_load_quietly, args=(runtime,), name="ocr-model-loader", daemon=True
@@ -151,6 +300,7 @@ def create_app(
         try:
             yield
         finally:
+            drain.start()
             if sweeper is not None:
                 sweeper.stop()
             queue.close()
@@ -168,7 +318,22 @@ def create_app(
     app.state.queue = queue
     app.state.authenticator = Authenticator(settings, runtime.session_factory)
     app.state.rate_limiter = RateLimiter()
-    app.state.id_gate = AdmissionGate(settings.id_max_pending)
+    app.state.drain = drain
+    app.state.id_gate = ExpectedWaitGate(
+        "id",
+        deadline_s=ops.id_deadline_s,
+        times=queue.id_times,
+        parallelism=ops.id_parallelism or (1 if settings.embedded else settings.worker_concurrency),
+        ahead=None if settings.embedded else queue.id_waiting,
+        draining=lambda: drain.draining,
+    )
+    app.state.batch_gate = ExpectedWaitGate(
+        "certificate_batch",
+        deadline_s=ops.batch_deadline_s,
+        times=queue.cert_times,
+        ahead=lambda: _certificate_backlog(runtime),
+        draining=lambda: drain.draining,
+    )
     app.add_middleware(RequestLogMiddleware)
     install_error_handlers(app)
     app.include_router(routes_id.router)
@@ -190,9 +355,78 @@ def create_app(
             "queue": "embedded" if settings.embedded else "celery",
         }
 
+    @app.get("/livez", tags=["Operations"], summary="200 while the process answers")
+    def livez() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["Operations"],
+        responses=error_responses(503),
+        summary="200 when models are loaded, storage and broker reachable, and not draining",
+    )
+    def readyz() -> JSONResponse:
+        problems = _readiness_problems(runtime, queue, drain)
+        body = {"status": "ready" if not problems else "not_ready", "problems": problems}
+        return JSONResponse(body, status_code=503 if problems else 200)
+
+    state_collector = metrics.StateCollector(
+        session_factory=runtime.session_factory,
+        timezone=settings.timezone,
+        id_queue=queue.id_backlog,
+        ready=lambda: not _readiness_problems(runtime, queue, drain, deep=False),
+        draining=lambda: drain.draining,
+    )
+    app.state.metrics_collector = state_collector
+    if ops.metrics_enabled and ops.metrics_port is None:
+
+        @app.get(
+            "/metrics",
+            tags=["Operations"],
+            response_class=Response,
+            responses={
+                200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+                **error_responses(401),
+            },
+            summary="Prometheus metrics (text format), behind an API key like the API",
+        )
+        def metrics_endpoint(_caller: CallerDep) -> Response:
+            body, content_type = metrics.render(state_collector)
+            return Response(body, media_type=content_type)
+
     _mount_dashboard(app, settings, runtime)
     _customise_openapi(app)
     return app
+
+
+_CERT_SLOTS = 2
+
+
+def _certificate_backlog(runtime: Runtime) -> int:
+    with session_scope(runtime.session_factory) as session:
+        return repo.certificate_backlog(session)[0]
+
+
+def _readiness_problems(
+    runtime: Runtime, queue: Any, drain: Drain, *, deep: bool = True
+) -> list[str]:
+    """Why this process should not be sent work now (empty: ready)."""
+    problems = []
+    if drain.draining:
+        problems.append("draining")
+    if not runtime.engine.loaded:
+        problems.append("models_loading" if runtime.engine.error is None else "models_failed")
+    if deep:
+        try:
+            with runtime.db_engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception:
+            problems.append("storage_unreachable")
+        try:
+            queue.ensure_available()
+        except ServiceError:
+            problems.append("broker_unreachable")
+    return problems
 
 
 def _load_quietly(runtime: Runtime) -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ocr_service import metrics
 from ocr_service.api.deps import CallerDep, QueueDep, RuntimeDep
 from ocr_service.api.schemas import (
     BINARY,
@@ -86,6 +87,7 @@ async def create_verification(
         requester=caller.requester,
         gate=request.app.state.id_gate,
     )
+    metrics.observe_id_verification(body)
     return JSONResponse(body, status_code=status)
 
 

@@ -28,6 +28,8 @@ from celery import Celery, signals
 from kombu import Queue
 from kombu.exceptions import KombuError, OperationalError
 
+from ocr_service import metrics
+from ocr_service.admission import ServiceTimes
 from ocr_service.config import Settings
 from ocr_service.errors import QueueUnavailableError
 from ocr_service.queue import CERTIFICATE_QUEUE, ID_QUEUE
@@ -131,8 +133,12 @@ def create_celery(settings: Settings) -> Celery:
 
     @app.task(name=PROCESS_CERTIFICATE_FILE, bind=True, acks_late=True, reject_on_worker_lost=True)
     def process_file(self: Any, file_id: str) -> None:
+        from ocr_service.queue.embedded import observe_certificate_job
+
         redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-        process_certificate_file(context(), file_id, redelivered=redelivered)
+        ctx = context()
+        if process_certificate_file(ctx, file_id, redelivered=redelivered) != "skip":
+            observe_certificate_job(ctx, file_id)
 
     app.ocr_context = context  # type: ignore[attr-defined]
     return app
@@ -212,10 +218,29 @@ _PIPELINE_ERRORS = {
 class CeleryQueue:
     """The API side of the Celery queue."""
 
-    def __init__(self, settings: Settings, keys: Keys) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        keys: Keys,
+        *,
+        id_times: ServiceTimes | None = None,
+        cert_times: ServiceTimes | None = None,
+    ) -> None:
         self.app = create_celery(settings)
         self.keys = keys
         self.broker_url = settings.broker_url or ""
+        self.id_times = id_times or ServiceTimes(20, 1.0)
+        self.cert_times = cert_times or ServiceTimes(20, 1.0)
+
+    def id_backlog(self) -> tuple[int, float | None]:
+        """ID messages waiting on the broker (all API processes); their age is not known."""
+        return int(redis_client(self.broker_url).llen(ID_QUEUE)), None
+
+    def id_waiting(self) -> int:
+        try:
+            return self.id_backlog()[0]
+        except Exception:  # admission falls back to this process's own count
+            return 0
 
     def verify_id(self, job: IdJob, timeout: float) -> dict[str, Any]:
         import redis
@@ -248,7 +273,12 @@ class CeleryQueue:
             if kind is None:
                 raise QueueUnavailableError("verification expired in the queue, retry")
             raise kind(payload["error"]["message"])
-        return payload["result"]
+        result = payload["result"]
+        timings = result.get("timings_ms") or {}
+        if isinstance(timings.get("total"), int | float):
+            self.id_times.record(float(timings["total"]) / 1000)  # the worker's own time
+        metrics.observe_stages("id", timings)
+        return result
 
     def enqueue_certificate_files(self, file_ids: Iterable[str]) -> None:
         try:

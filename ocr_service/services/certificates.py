@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ocr_service import metrics
 from ocr_service.api.uploads import FilePart, FileSink, ParsedForm
 from ocr_service.errors import ValidationFailedError
 from ocr_service.queue import TaskQueue
@@ -46,6 +47,7 @@ def validate_single(runtime: Runtime, *, data: bytes, filename: str, source: str
         repo.save_record(
             session, record_id=record_id, source=source, now=datetime.now(UTC), **fields
         )
+    metrics.observe_certificate(fields["status"], fields["reasons"], path="single")
     return {
         "id": record_id,
         "filename": filename,

@@ -569,6 +569,30 @@ def pending_batch_files(session: Session) -> list[str]:
     )
 
 
+def certificate_backlog(session: Session) -> tuple[int, datetime | None]:
+    """Certificate jobs not yet terminal and the oldest one's enqueue time (for /metrics)."""
+    count, oldest = session.execute(
+        select(func.count(BatchFile.id), func.min(BatchFile.enqueued_at)).where(
+            BatchFile.state.in_(("queued", "running"))
+        )
+    ).one()
+    return int(count or 0), oldest
+
+
+def count_locked_numbers(session: Session, *, since: datetime) -> int:
+    """Distinct ID numbers (by keyed hash) answered ``locked`` since ``since`` (for /metrics)."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(Record.id_number_hash))).where(
+                Record.kind == "id_verification",
+                Record.status == "locked",
+                Record.created_at >= since,
+            )
+        )
+        or 0
+    )
+
+
 def claim_batch_finalization(session: Session, *, batch_id: str, now: datetime) -> bool:
     """True for exactly one caller once every file of the batch is terminal."""
     remaining = session.scalar(
