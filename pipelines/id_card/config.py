@@ -22,26 +22,40 @@ class IdCardConfig(BaseModel):
     ocr_width_px: int = Field(
         512, description="the rectified card is scaled to this width for text detection"
     )
-    min_card_width_px: int = Field(
-        480, description="card's long edge in the original photo, below which text is too small"
+    locate_long_side: int = Field(
+        640, description="text detection on the whole photo (text-anchored localisation) size"
     )
-    min_card_area_fraction: float = Field(
-        0.12, description="card area over frame area, below which the candidate must move closer"
+    min_field_confidence: float = Field(
+        0.85,
+        description="recogniser confidence at or above which a key field counts as read: a side "
+        "whose key fields all reach it is never rejected for capture quality",
+    )
+    min_card_width_px: int = Field(
+        480,
+        description="card's long edge in the original photo below which unreadable text is "
+        "blamed on the card being too small",
     )
     min_sharpness: float = Field(
-        60.0,
-        description="variance of the Laplacian of the rectified card, below which it is blurry",
+        0.12,
+        description="stroke sharpness on text regions (steepest gradient over ink contrast) "
+        "below which unreadable text is blamed on blur",
     )
-    min_brightness: float = Field(70.0, description="mean luminance (0-255) below which: too dark")
-    max_brightness: float = Field(225.0, description="mean luminance above which: overexposed")
+    min_text_contrast: float = Field(
+        60.0,
+        description="ink-to-paper contrast (grey levels) of a key field below which unreadable "
+        "text is blamed on exposure (too dark or overexposed, by the field's brightness)",
+    )
+    min_brightness: float = Field(
+        45.0, description="photo with no card or text found: mean luminance below which: too dark"
+    )
     max_clipped_fraction: float = Field(
-        0.35, description="fraction of the card at full white above which: overexposed"
+        0.5,
+        description="photo with no card or text found: share of clipped white above which: "
+        "overexposed",
     )
     glare_field_fraction: float = Field(
-        0.2, description="share of a key field (name, number) covered by specular glare: reject"
-    )
-    glare_card_fraction: float = Field(
-        0.08, description="share of the whole card covered by specular glare: reject"
+        0.2,
+        description="share of an unreadable key field covered by specular glare: blamed on glare",
     )
     parallel_sides: bool = Field(
         True, description="inspect front and back concurrently (pair with OCR threads=1)"

@@ -185,3 +185,35 @@ def parse_back(lines: tuple[TextLine, ...]) -> BackFields:
             long_term = match.group(4) == "长期"
             valid_until = None if long_term else _parse_date(match, 5)
     return BackFields(authority or None, valid_from, valid_until, long_term)
+
+
+def _row_score(row: list[TextLine]) -> float:
+    return min(line.score for line in row)
+
+
+def front_field_scores(lines: tuple[TextLine, ...]) -> dict[str, float | None]:
+    """The recogniser's confidence in each key field of the portrait side (the lowest of
+    the lines its row is made of), ``None`` where the field was not found."""
+    rows = group_rows(lines)
+    scores: dict[str, float | None] = {"name": None, "id_number": None}
+    for _, text, row in rows:
+        if "姓名" in text and scores["name"] is None and _strip_label(text, "姓名"):
+            scores["name"] = _row_score(row)
+    for _, text, row in reversed(rows):
+        body = _strip_label(_strip_label(text, "公民身份号码"), "身份号码")
+        if any(len(repair_ocr_id_number(c)) == 18 for c in _NUMBER_CANDIDATE.findall(body)):
+            number_lines = [ln for ln in row if _NUMBER_CANDIDATE.search(_clean(ln.text))]
+            scores["id_number"] = _row_score(number_lines or row)
+            break
+    return scores
+
+
+def back_field_scores(lines: tuple[TextLine, ...]) -> dict[str, float | None]:
+    """As :func:`front_field_scores`, for the emblem side's authority and validity."""
+    scores: dict[str, float | None] = {"issuing_authority": None, "validity": None}
+    for _, text, row in group_rows(lines):
+        if "签发机关" in text and _strip_label(text, "签发机关"):
+            scores["issuing_authority"] = _row_score(row)
+        if _VALIDITY.search(_strip_label(text, "有效期限")):
+            scores["validity"] = _row_score(row)
+    return scores

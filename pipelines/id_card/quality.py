@@ -94,3 +94,62 @@ def frame_exposure(image: np.ndarray) -> tuple[float, float]:
     small = cv2.resize(image, (160, 120), interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     return float(gray.mean()), float((gray >= 250).mean())
+
+
+def region_pixels(image: np.ndarray, region: tuple[float, float, float, float]) -> np.ndarray:
+    """The part of ``image`` inside a region given as fractions (x0, y0, x1, y1)."""
+    h, w = image.shape[:2]
+    x0, y0 = max(0, int(region[0] * w)), max(0, int(region[1] * h))
+    x1, y1 = min(w, int(region[2] * w)), min(h, int(region[3] * h))
+    return image[y0:y1, x0:x1]
+
+
+def text_contrast(gray: np.ndarray) -> tuple[float, float]:
+    """(ink-to-paper contrast, mean luminance) of a text region: the spread between its
+    darkest and lightest tenth. Print on a well-exposed card spans well over 100 grey
+    levels; a washed-out or underexposed field keeps only a few dozen."""
+    if gray.size == 0:
+        return 0.0, 0.0
+    low, high = np.percentile(gray, (5, 95))
+    return float(high - low), float(gray.mean())
+
+
+def _text_patches(gray: np.ndarray, boxes: list[np.ndarray], max_boxes: int) -> list[np.ndarray]:
+    """The widest text boxes' pixels (upright card), or the whole image when there is none."""
+    patches: list[np.ndarray] = []
+    for box in sorted(boxes, key=lambda b: -float(np.ptp(b[:, 0])))[:max_boxes]:
+        x0, y0 = np.floor(box.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(box.max(axis=0)).astype(int)
+        patch = gray[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+        if patch.shape[0] >= 6 and patch.shape[1] >= 6:
+            patches.append(patch)
+    return patches or [gray]
+
+
+def text_lines_contrast(gray: np.ndarray, boxes: list[np.ndarray], *, max_boxes: int = 8) -> float:
+    """Median ink-to-paper contrast over the card's widest text lines."""
+    return float(np.median([text_contrast(p)[0] for p in _text_patches(gray, boxes, max_boxes)]))
+
+
+def stroke_sharpness(gray: np.ndarray, boxes: list[np.ndarray], *, max_boxes: int = 8) -> float:
+    """How steep the edges of the characters are, independent of their contrast.
+
+    For each text box (upright card pixels) the strongest gradients are divided by the
+    box's ink-to-paper contrast: a sharp stroke edge changes by its full contrast over
+    one or two pixels (about 0.4-0.6), a defocused one over many (0.1 and below). Each
+    direction is measured apart and the softer one counts, because motion blur smears
+    one direction and leaves the other crisp. The median over the widest boxes is the
+    card's value; with no box, the whole image is measured.
+    """
+    values = []
+    for patch in _text_patches(gray, boxes, max_boxes):
+        contrast, _ = text_contrast(patch)
+        if contrast < 10:
+            values.append(0.0)
+            continue
+        f = patch.astype(np.float32)
+        gx = np.abs(cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)) / 4.0
+        gy = np.abs(cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)) / 4.0
+        softer = min(float(np.percentile(gx, 98)), float(np.percentile(gy, 98)))
+        values.append(softer / contrast)
+    return float(np.median(values))

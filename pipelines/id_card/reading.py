@@ -82,6 +82,7 @@ def _recognise_needed(
     min_score: float,
     *,
     full_address: bool = True,
+    layout_trusted: bool = True,
 ) -> tuple[TextLine, ...]:
     """Recognise the lines the verification needs, not every line on the card.
 
@@ -92,6 +93,8 @@ def _recognise_needed(
     is the emblem side's title (中华人民共和国 / 居民身份证), which carries no field.
     Whatever the probe cannot place is read in full. Without ``full_address`` only the
     address's first line is read: the result shows no more than its first characters.
+    Skipping by position needs a card rectified from its outline (``layout_trusted``);
+    a block found by its text is read in full.
     """
     if not crops:
         return ()
@@ -99,7 +102,7 @@ def _recognise_needed(
     wide = [i for i in range(len(crops)) if float(np.ptp(boxes[i][:, 0])) > 0.3 * width]
     probe = max(wide or range(len(crops)), key=lambda i: centres[i])
     texts: dict[int, tuple[str, float]] = {probe: engine.recognize([crops[probe]])[0]}
-    side = _probe_side(texts[probe][0])
+    side = _probe_side(texts[probe][0]) if layout_trusted else None
     skipped: dict[int, str] = {}
     for i, box in enumerate(boxes):
         if i == probe:
@@ -126,6 +129,7 @@ def read_card(
     min_score: float,
     vote_lines: int = 6,
     full_address: bool = True,
+    layout_trusted: bool = True,
 ) -> CardReading:
     """OCR the rectified card (detection at ``width``), fix 180-degree turns, tell the side.
 
@@ -158,7 +162,14 @@ def read_card(
         crops = [np.ascontiguousarray(c[::-1, ::-1]) for c in crops]
     classified = time.perf_counter()
     lines = _recognise_needed(
-        engine, crops, boxes, card.shape[1], card.shape[0], min_score, full_address=full_address
+        engine,
+        crops,
+        boxes,
+        card.shape[1],
+        card.shape[0],
+        min_score,
+        full_address=full_address,
+        layout_trusted=layout_trusted,
     )
     finished = time.perf_counter()
     side, scores = classify_side(lines)

@@ -1,0 +1,209 @@
+"""Find the card by its text when its outline cannot be trusted.
+
+A card that fills the frame, a flat scan, a light card on white paper or a card on
+a busy desk has no clean outline, but it always has its printed text: rows of lines
+at one angle, close together. The detector runs on the whole photo; the dominant
+line angle gives the card's in-plane rotation (to 180 degrees; the reading stage's
+vote settles the rest); the text lines are grouped by proximity, and each group's
+extent, padded by the card's margins, is a region to rectify and read. Regions are
+returned best first (most text), so a busy desk's printed paper is tried after the
+card only when the card's own text is not the largest group.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipelines.ocr import OcrEngine
+
+# Margins around the text of either side, as fractions of the text block: the
+# front's labels start about 6 % in from the edge and the number ends about 8 %
+# before it; the back's emblem holds no text, so the block starts further in.
+_PAD_X = 0.10
+_PAD_Y = 0.14
+# Lines of one card are never further apart than a few character heights (the
+# widest gap is between a one-line address and the number, about 5 heights).
+_GROUP_GAP = 6.0
+_MAX_REGIONS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TextRegion:
+    """A padded block of text lines. ``corners`` are TL, TR, BR, BL in photo pixels with
+    the lines running TL->TR (possibly upside down), and may lie outside the frame."""
+
+    corners: np.ndarray
+    lines: int
+    text_height_px: float  # median line height, photo pixels
+    touched_edges: tuple[str, ...]  # frame edges the block's text reaches
+
+
+@dataclass(frozen=True, slots=True)
+class TextLocation:
+    regions: tuple[TextRegion, ...]
+    angle_deg: float  # dominant line angle, 0..180, counter-clockwise from the x axis
+    boxes: int
+    elapsed_ms: float
+
+    @property
+    def found(self) -> bool:
+        return bool(self.regions)
+
+
+def _line_geometry(box: np.ndarray) -> tuple[float, float, float]:
+    """(angle 0..pi, length, thickness) of a detected quadrilateral."""
+    e1, e2 = box[1] - box[0], box[3] - box[0]
+    l1, l2 = float(np.hypot(*e1)), float(np.hypot(*e2))
+    along, length, thick = (e1, l1, l2) if l1 >= l2 else (e2, l2, l1)
+    return float(np.arctan2(along[1], along[0]) % np.pi), length, thick
+
+
+def dominant_angle(boxes: list[np.ndarray], *, spread_deg: float = 9.0) -> float | None:
+    """The angle most text lines share (radians, 0..pi): the peak of a length-weighted
+    histogram, refined by the mean of the lines near it. A mean over all lines would be
+    pulled away by printed paper or a screen beside the card."""
+    geometry = [_line_geometry(box) for box in boxes]
+    lines = [(a, length) for a, length, thick in geometry if thick >= 3 and length >= 2 * thick]
+    if not lines:
+        return None
+    angles = np.array([a for a, _ in lines])
+    weights = np.array([length for _, length in lines])
+    spread = np.radians(spread_deg)
+
+    def axial_gap(a: np.ndarray, b: float) -> np.ndarray:
+        return np.abs((a - b + np.pi / 2) % np.pi - np.pi / 2)
+
+    support = [weights[axial_gap(angles, a) <= spread].sum() for a in angles]
+    peak = float(angles[int(np.argmax(support))])
+    near = axial_gap(angles, peak) <= spread
+    doubled = np.exp(2j * angles[near]) @ weights[near]
+    return float(np.angle(doubled) / 2 % np.pi)
+
+
+def _groups(extents: np.ndarray, gap: float) -> list[list[int]]:
+    """Connected groups of axis-aligned boxes (x0, y0, x1, y1) closer than ``gap``."""
+    n = len(extents)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            dx = max(extents[j, 0] - extents[i, 2], extents[i, 0] - extents[j, 2], 0.0)
+            dy = max(extents[j, 1] - extents[i, 3], extents[i, 1] - extents[j, 3], 0.0)
+            if dx <= gap and dy <= gap:
+                parent[find(i)] = find(j)
+    out: dict[int, list[int]] = {}
+    for i in range(n):
+        out.setdefault(find(i), []).append(i)
+    return list(out.values())
+
+
+def _touched(points: np.ndarray, width: int, height: int, margin: float) -> tuple[str, ...]:
+    edges = []
+    if points[:, 0].min() <= margin:
+        edges.append("left")
+    if points[:, 0].max() >= width - 1 - margin:
+        edges.append("right")
+    if points[:, 1].min() <= margin:
+        edges.append("top")
+    if points[:, 1].max() >= height - 1 - margin:
+        edges.append("bottom")
+    return tuple(edges)
+
+
+def locate_by_text(
+    image: np.ndarray, engine: OcrEngine, *, long_side: int = 640, min_lines: int = 3
+) -> TextLocation:
+    """Blocks of card-like text in ``image`` (BGR), best first."""
+    started = time.perf_counter()
+    height, width = image.shape[:2]
+    scale = min(1.0, long_side / max(height, width))
+    small = (
+        image
+        if scale == 1.0
+        else cv2.resize(
+            image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+        )
+    )
+    boxes = [box / scale for box in engine.detect(small)]
+    angle = dominant_angle(boxes)
+    if angle is None or len(boxes) < min_lines:
+        return TextLocation((), 0.0, len(boxes), (time.perf_counter() - started) * 1000)
+    # Turn every box so the lines run along x, then group them in that frame.
+    turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+    kept, extents, heights = [], [], []
+    for box in boxes:
+        line_angle, length, thick = _line_geometry(box)
+        off = abs((line_angle - angle + np.pi / 2) % np.pi - np.pi / 2)
+        if length >= 2.0 * thick and off > np.radians(9):
+            continue  # a line at another angle belongs to something else
+        turned = box @ turn.T
+        kept.append(box)
+        extents.append([*turned.min(axis=0), *turned.max(axis=0)])
+        heights.append(min(thick, length))
+    if len(kept) < min_lines:
+        return TextLocation((), float(np.degrees(angle)), len(boxes), 0.0)
+    extents_arr = np.array(extents)
+    line_height = float(np.median(heights))
+    groups = sorted(
+        _groups(extents_arr, _GROUP_GAP * line_height),
+        key=lambda g: (
+            -sum(
+                (extents_arr[i, 2] - extents_arr[i, 0]) * (extents_arr[i, 3] - extents_arr[i, 1])
+                for i in g
+            )
+        ),
+    )
+    regions = []
+    inverse = turn.T  # rotation back to the photo
+    for group in groups[:_MAX_REGIONS]:
+        if len(group) < min_lines:
+            continue
+        x0, y0 = extents_arr[group, 0].min(), extents_arr[group, 1].min()
+        x1, y1 = extents_arr[group, 2].max(), extents_arr[group, 3].max()
+        pad_x, pad_y = _PAD_X * (x1 - x0), _PAD_Y * (y1 - y0)
+        block = np.array(
+            [
+                [x0 - pad_x, y0 - pad_y],
+                [x1 + pad_x, y0 - pad_y],
+                [x1 + pad_x, y1 + pad_y],
+                [x0 - pad_x, y1 + pad_y],
+            ]
+        )
+        corners = (block @ inverse.T).astype(np.float32)
+        points = np.concatenate([kept[i] for i in group])
+        regions.append(
+            TextRegion(
+                corners=corners,
+                lines=len(group),
+                text_height_px=float(np.median([heights[i] for i in group])),
+                touched_edges=_touched(points, width, height, 0.01 * max(width, height)),
+            )
+        )
+    return TextLocation(
+        tuple(regions), float(np.degrees(angle)), len(boxes), (time.perf_counter() - started) * 1000
+    )
+
+
+def rectify_region(image: np.ndarray, corners: np.ndarray, *, width: int) -> np.ndarray:
+    """Warp a text block to an upright image ``width`` wide, keeping its aspect; what lies
+    outside the photo is filled with the nearest edge."""
+    top = float(np.linalg.norm(corners[1] - corners[0]))
+    side = float(np.linalg.norm(corners[3] - corners[0]))
+    height = max(8, round(width * side / max(top, 1.0)))
+    target = np.array(
+        [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32
+    )
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    return cv2.warpPerspective(
+        image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
