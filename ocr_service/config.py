@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     # limits
     attempts_per_id_number: int = Field(3, ge=1, description="failed verifications per day")
     failures_per_requester: int = Field(10, ge=1, description="failed verifications per day")
+    failures_per_api_key: int = Field(
+        500, ge=1, description="failed verifications per API key per day (429 beyond)"
+    )
+    number_flag_failures: int = Field(
+        6,
+        ge=1,
+        description="failures on one number per day across end users before it is flagged "
+        "for operators (flagged, never locked)",
+    )
     requests_per_minute_per_key: int = Field(1200, ge=1)
     requests_per_minute_per_client: int = Field(600, ge=1)
     id_max_pending: int = Field(
@@ -100,6 +109,15 @@ class Settings(BaseSettings):
     broker_visibility_timeout_s: int = Field(600, ge=5)
     worker_concurrency: int = Field(1, ge=1)
     review_retention_days: int = Field(30, ge=1, description="manual-review images kept at most")
+    review_max_pending: int = Field(
+        10_000, ge=1, description="manual-review submissions pending in total (429 beyond)"
+    )
+    review_max_long_side: int = Field(
+        2560, ge=256, description="manual-review images are re-encoded no larger than this (px)"
+    )
+    review_max_image_bytes: int = Field(
+        2 * 1024 * 1024, ge=64 * 1024, description="one re-encoded manual-review image at most"
+    )
 
     log_level: str = "INFO"
 
@@ -197,11 +215,32 @@ class Settings(BaseSettings):
             else:
                 with os.fdopen(fd, "w") as fh:
                     fh.write(secrets.token_urlsafe(48))
-        return path.read_text().strip().encode()
+        return _read_key_file(path)
 
     @property
     def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies]
+
+
+def _read_key_file(path: Path, wait_s: float = 2.0) -> bytes:
+    """The key file's contents; an empty or short one is refused (never used as a key).
+    A file another process has just created may still be empty for a moment."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        raw = path.read_text().strip()
+        if len(raw) >= MIN_SECRET_LENGTH or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    if len(raw) < MIN_SECRET_LENGTH or raw.lower() in _WEAK_SECRETS:
+        raise ValueError(
+            f"{path} is empty or shorter than {MIN_SECRET_LENGTH} characters: refusing it as "
+            "the secret key. Delete it only if nothing was ever stored under this data "
+            "directory (keyed hashes and encrypted images depend on it), or set "
+            "OCR_SERVICE_SECRET_KEY."
+        )
+    return raw.encode()
 
 
 def get_settings() -> Settings:

@@ -12,7 +12,13 @@ import numpy as np
 
 from ocr_service.config import Settings
 from ocr_service.security import Keys
-from ocr_service.storage.db import SessionFactory, make_engine, make_session_factory, migrate
+from ocr_service.storage.db import (
+    SessionFactory,
+    make_engine,
+    make_session_factory,
+    migrate,
+    private_dir,
+)
 from ocr_service.storage.files import FileStore
 from pipelines.ocr import OcrEngine, OcrResult, create_engine
 
@@ -106,7 +112,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, engine: OcrEngine | None = None) -> Runtime:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)  # 0700: certificates, review images, the key file
         url = settings.resolved_database_url
         if settings.auto_migrate:
             migrate(url)

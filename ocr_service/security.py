@@ -59,6 +59,7 @@ class Keys:
 
     id_number: bytes
     requester: bytes
+    audit_names: bytes  # keys the hash of a login name that names no account
     review_images: Cipher
     queue_payloads: Cipher
 
@@ -67,6 +68,7 @@ class Keys:
         return cls(
             id_number=derive_key(secret, "id-number-hmac"),
             requester=derive_key(secret, "requester-hmac"),
+            audit_names=derive_key(secret, "audit-name-hmac"),
             review_images=Cipher.for_purpose(secret, "review-images"),
             queue_payloads=Cipher.for_purpose(secret, "queue-payloads"),
         )

@@ -51,7 +51,7 @@ _FORM = multipart_body(
     response_model=IdVerificationResponse,
     responses={
         202: {"model": ManualSubmissionResponse, "description": "submitted for 人工审核"},
-        **error_responses(400, 401, 408, 413, 415, 422, 429, 503),
+        **error_responses(400, 401, 408, 409, 413, 415, 422, 429, 503),
     },
     openapi_extra=_FORM,
 )

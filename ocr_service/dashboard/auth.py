@@ -6,7 +6,14 @@
   SHA-256, so a database dump cannot be replayed as cookies and logout ends a session at once.
 * Each session has its own CSRF token, checked on every POST.
 * Throttling: consecutive failures lock an account for a while (in the database, so every
-  API process sees it), and failures per client address are capped in memory.
+  API process sees it), and failures per client address are capped in memory. Both are
+  reserved *before* the password is checked and released on success, so 40 parallel bad
+  logins cannot all get through a check made before any of them was counted.
+* argon2 runs outside any database transaction (it takes tens of milliseconds, and a
+  SQLite write transaction held that long stalls every other writer).
+* One answer for an unknown name, a locked account and a wrong password.
+* The audit log names the account only when the typed name is a real account; otherwise
+  it keeps a keyed hash, so a password typed into the name field is never stored.
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ocr_service.dashboard.config import DashboardConfig
 from ocr_service.dashboard.tables import AuditEvent, Reviewer, ReviewerSession
+from ocr_service.security import keyed_hash
+from ocr_service.storage.db import SessionFactory, session_scope
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -127,60 +136,102 @@ def log_event(
 
 
 def login(
-    session: Session,
+    session_factory: SessionFactory,
     *,
     name: str,
     password: str,
     client: str,
     config: DashboardConfig,
+    name_key: bytes,
     now: datetime | None = None,
 ) -> LoginResult:
-    """Check a password; on success open a session. Failures count towards the lockout."""
+    """Check a password; on success open a session. The attempt is counted against the
+    account before the check (a conditional update: at most ``max_failed_logins`` checks
+    run at once or in a row) and forgiven on success. Three short transactions at most;
+    the argon2 hash is computed between them, never inside one."""
     now = now or datetime.now(UTC)
-    reviewer = session.scalar(select(Reviewer).where(Reviewer.name == name.strip()))
-    if reviewer is None or reviewer.disabled_at is not None:
-        _verify(_DUMMY_HASH, password)
-        log_event(
-            session,
-            action="login_failed",
-            reviewer=None,
-            client=client,
-            detail={"name": name[:100]},
-            now=now,
-        )
-        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    if reviewer.locked_until is not None and reviewer.locked_until > now:
-        log_event(session, action="login_locked", reviewer=reviewer.name, client=client, now=now)
-        return LoginResult(LoginOutcome.LOCKED)
-    if not _verify(reviewer.password_hash, password):
-        reviewer.failed_logins = (reviewer.failed_logins or 0) + 1
-        if reviewer.failed_logins >= config.max_failed_logins:
-            reviewer.locked_until = now + timedelta(minutes=config.lockout_minutes)
-            reviewer.failed_logins = 0
-        log_event(session, action="login_failed", reviewer=reviewer.name, client=client, now=now)
-        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    if _hasher.check_needs_rehash(reviewer.password_hash):
-        reviewer.password_hash = hash_password(password)
-    reviewer.failed_logins = 0
-    reviewer.locked_until = None
-    reviewer.last_login_at = now
+    name = name.strip()
+    with session_scope(session_factory) as session:
+        row = session.execute(
+            select(Reviewer.id, Reviewer.password_hash, Reviewer.disabled_at).where(
+                Reviewer.name == name
+            )
+        ).first()
+        reviewer_id = stored = None
+        attempt = 0
+        locked = False
+        if row is not None and row.disabled_at is None:
+            reviewer_id, stored = row.id, row.password_hash
+            reserved = session.execute(
+                update(Reviewer)
+                .where(
+                    Reviewer.id == reviewer_id,
+                    Reviewer.failed_logins < config.max_failed_logins,
+                    or_(Reviewer.locked_until.is_(None), Reviewer.locked_until <= now),
+                )
+                .values(failed_logins=Reviewer.failed_logins + 1, locked_until=None)
+                .returning(Reviewer.failed_logins)
+            ).first()
+            locked = reserved is None
+            attempt = int(reserved[0]) if reserved else 0
+
+    # the same work on every path, so timing tells nothing either
+    ok = _verify(stored if stored and not locked else _DUMMY_HASH, password) and bool(
+        stored and not locked
+    )
+    if not ok:
+        with session_scope(session_factory) as session:
+            if reviewer_id is not None and not locked and attempt >= config.max_failed_logins:
+                session.execute(
+                    update(Reviewer)
+                    .where(Reviewer.id == reviewer_id)
+                    .values(
+                        locked_until=now + timedelta(minutes=config.lockout_minutes),
+                        failed_logins=0,
+                    )
+                )
+            log_event(
+                session,
+                action="login_locked" if locked else "login_failed",
+                reviewer=name if reviewer_id is not None else None,
+                client=client,
+                detail=None
+                if reviewer_id is not None
+                else {"name_hash": name_hash(name_key, name)},
+                now=now,
+            )
+        return LoginResult(LoginOutcome.LOCKED if locked else LoginOutcome.BAD_CREDENTIALS)
+
+    assert stored is not None and reviewer_id is not None
+    rehashed = hash_password(password) if _hasher.check_needs_rehash(stored) else None
     token = secrets.token_urlsafe(32)
-    session.add(
-        ReviewerSession(
-            token_hash=_token_hash(token),
-            reviewer_id=reviewer.id,
-            csrf_token=secrets.token_urlsafe(32),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(hours=config.session_max_hours),
+    with session_scope(session_factory) as session:
+        values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        if rehashed:
+            values["password_hash"] = rehashed
+        session.execute(update(Reviewer).where(Reviewer.id == reviewer_id).values(**values))
+        session.add(
+            ReviewerSession(
+                token_hash=_token_hash(token),
+                reviewer_id=reviewer_id,
+                csrf_token=secrets.token_urlsafe(32),
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=config.session_max_hours),
+            )
         )
-    )
-    # forget sessions that ended long ago
-    session.execute(
-        delete(ReviewerSession).where(ReviewerSession.expires_at < now - timedelta(days=1))
-    )
-    log_event(session, action="login", reviewer=reviewer.name, client=client, now=now)
-    return LoginResult(LoginOutcome.OK, reviewer.name, token)
+        # forget sessions that ended long ago
+        session.execute(
+            delete(ReviewerSession).where(ReviewerSession.expires_at < now - timedelta(days=1))
+        )
+        log_event(session, action="login", reviewer=name, client=client, now=now)
+    return LoginResult(LoginOutcome.OK, name, token)
+
+
+def name_hash(key: bytes, name: str) -> str:
+    """How the audit log names a login name that is not an account (it may be a password
+    typed into the wrong field): a keyed hash, comparable between rows, not reversible."""
+    return keyed_hash(key, name[:200])[:32]
 
 
 def _verify(stored: str, password: str) -> bool:
@@ -259,19 +310,24 @@ class AddressThrottle:
             times.popleft()
         return times
 
-    def blocked(self, address: str) -> int:
-        """Seconds until this address may try again; 0 when it may."""
+    def acquire(self, address: str) -> int:
+        """Count an attempt now, before it is checked (atomic: of 40 parallel attempts at
+        most ``limit`` are let through). Returns 0 when it may go ahead, else the seconds
+        until this address may try again. A successful login calls :meth:`forgive`."""
         now = time.monotonic()
         with self._lock:
             times = self._recent(address, now)
-            if len(times) < self.limit:
-                return 0
-            return max(1, int(times[0] + self.window_s - now) + 1)
-
-    def fail(self, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent(address, now).append(now)
+            if len(times) >= self.limit:
+                return max(1, int(times[0] + self.window_s - now) + 1)
+            times.append(now)
             if len(self._failures) > 10_000:  # bound the memory an address sweep can take
                 for key in [k for k, v in self._failures.items() if not v][:5000]:
                     del self._failures[key]
+            return 0
+
+    def forgive(self, address: str) -> None:
+        """The attempt counted by :meth:`acquire` succeeded: it was no failure."""
+        with self._lock:
+            times = self._failures.get(address)
+            if times:
+                times.pop()

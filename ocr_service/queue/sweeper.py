@@ -45,6 +45,15 @@ def sweep_once(
             image_dir = repo.close_manual_review(
                 session, record_id=record_id, state="expired", now=now
             )
+            if image_dir is not None:
+                repo.add_audit_event(
+                    session,
+                    action="review_expired",
+                    actor=None,
+                    now=now,
+                    record_id=record_id,
+                    detail={"retention_days": settings.review_retention_days},
+                )
         store.delete_dir(image_dir)
         expired += 1
     return {"requeued": len(stale), "expired_reviews": expired}

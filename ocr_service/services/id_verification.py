@@ -1,20 +1,33 @@
 """ID verification as a service: limits, the queue, records, manual review.
 
+The abuse model. ``X-End-User`` is set by the platform's backend from the signed-in
+identity, never by the phone; the service trusts it only as far as it trusts the API key
+that sent it. A stranger who knows someone's number must not lock the owner out, so:
+
+* the day-lock (3 failures → ``locked`` with ATTEMPTS_EXCEEDED, manual review offered)
+  counts per (API key, end user, number): X's failures lock X, not the number;
+* failures on a number across end users are counted too; past ``number_flag_failures``
+  the number is flagged for operators on the dashboard, never locked;
+* each end user has a daily failure limit on any number, and each API key a daily
+  failure budget, so rotating ``X-End-User`` buys nothing (429 beyond).
+
 Order of a call (automatic verification):
 
-1. requester limit (API key + end user or client address): its failures so far today;
-   at the limit → 429 (a burst of concurrent failures may overshoot it by the burst);
-2. ID-number limit (HMAC of the number, per Asia/Shanghai day): an atomic reservation;
-   full → ``locked`` with ATTEMPTS_EXCEEDED, no OCR (exact under concurrency);
+1. API-key budget and requester limit: their failures so far today; at the limit → 429
+   (a burst of concurrent failures may overshoot them by the burst);
+2. the (end user, number) day-lock, per Asia/Shanghai day: an atomic reservation;
+   full → ``locked``, no OCR (exact under concurrency);
 3. the ID queue runs the pipeline on the in-memory images;
-4. the record is stored (masked values and the keyed hash only), the reservation is
-   settled as a failure or not, and a failure is counted against the requester.
+4. the record is stored (masked values, a birth year and the keyed hash only), the
+   reservation is settled as a failure or not, and a failure is counted against the
+   requester, the API key and the number (which may flag it).
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -88,6 +101,18 @@ def parse_submission(
     return Submission(front, back, name, number, document_type)
 
 
+def stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """What a record keeps of the read fields. The birth date is exactly the 8 digits the
+    masked number hides, so only its year is kept; the caller's response still carries
+    the fields as read (the candidate's own data, going back to the candidate)."""
+    kept = {k: v for k, v in fields.items() if k != "birth_date"}
+    if "birth_date" in fields:
+        birth = fields["birth_date"]
+        year = birth[:4] if isinstance(birth, str) else ""
+        kept["birth_year"] = year if year.isdigit() else None
+    return kept
+
+
 def local_day(timezone: str, now: datetime | None = None) -> tuple[date, int]:
     """Today in ``timezone`` and the seconds until its midnight (for Retry-After)."""
     zone = ZoneInfo(timezone)
@@ -132,14 +157,20 @@ def verify(
     """Blocking; the route runs it in a worker thread. Returns (HTTP status, body).
     ``gate`` bounds how many verifications wait on the queue (503 beyond)."""
     if submission.document_type in MANUAL_TYPES:
-        return 202, submit_manual_review(runtime, submission=submission, source=source)
+        return 202, submit_manual_review(
+            runtime, submission=submission, source=source, requester=requester
+        )
 
     settings = runtime.settings
     now = datetime.now(UTC)
     day, until_midnight = local_day(settings.timezone, now)
     day_key = day.isoformat()
     number_hash = keyed_hash(runtime.keys.id_number, submission.declared_id_number)
+    user_number_hash = keyed_hash(
+        runtime.keys.id_number, f"{source}\x00{requester}\x00{submission.declared_id_number}"
+    )
     requester_hash = keyed_hash(runtime.keys.requester, f"{source}\x00{requester}")
+    api_key_hash = keyed_hash(runtime.keys.requester, f"api-key\x00{source}")
     hold = timedelta(seconds=settings.id_timeout_s * 2)
     limit = settings.attempts_per_id_number
     record_id = new_id()
@@ -153,6 +184,14 @@ def verify(
     # that sends no X-End-User at `limit` concurrent verifications. The per-number limit is
     # the one that must hold exactly under concurrency, so that one is a reservation.
     with session_scope(runtime.session_factory) as session:
+        key_failures = repo.failures_on(
+            session, scope=repo.Scope.API_KEY, key_hash=api_key_hash, day=day_key
+        )
+        if key_failures >= settings.failures_per_api_key:
+            raise RateLimitedError(
+                "this API key's failed verifications for today are used up",
+                retry_after=until_midnight,
+            )
         requester_failures = repo.failures_on(
             session, scope=repo.Scope.REQUESTER, key_hash=requester_hash, day=day_key
         )
@@ -162,15 +201,17 @@ def verify(
             )
         allowed = repo.reserve_attempt(
             session,
-            scope=repo.Scope.ID_NUMBER,
-            key_hash=number_hash,
+            scope=repo.Scope.USER_NUMBER,
+            key_hash=user_number_hash,
             day=day_key,
             limit=limit,
             now=now,
             hold=hold,
         )
         if not allowed and (
-            repo.failures_on(session, scope=repo.Scope.ID_NUMBER, key_hash=number_hash, day=day_key)
+            repo.failures_on(
+                session, scope=repo.Scope.USER_NUMBER, key_hash=user_number_hash, day=day_key
+            )
             < limit
         ):
             # Refused only because other verifications of this number are still running:
@@ -201,6 +242,9 @@ def verify(
             repo.record_failure(
                 session, scope=repo.Scope.REQUESTER, key_hash=requester_hash, day=day_key, now=now
             )
+            repo.record_failure(
+                session, scope=repo.Scope.API_KEY, key_hash=api_key_hash, day=day_key, now=now
+            )
             return 200, _answer(
                 record_id,
                 "locked",
@@ -212,11 +256,28 @@ def verify(
 
     def settle(session: Any, failed: bool) -> None:
         repo.settle_attempt(
-            session, scope=repo.Scope.ID_NUMBER, key_hash=number_hash, day=day_key, failed=failed
+            session,
+            scope=repo.Scope.USER_NUMBER,
+            key_hash=user_number_hash,
+            day=day_key,
+            failed=failed,
         )
-        if failed:
-            repo.record_failure(
-                session, scope=repo.Scope.REQUESTER, key_hash=requester_hash, day=day_key, now=now
+        if not failed:
+            return
+        counted = ((repo.Scope.REQUESTER, requester_hash), (repo.Scope.API_KEY, api_key_hash))
+        for scope, key in counted:
+            repo.record_failure(session, scope=scope, key_hash=key, day=day_key, now=now)
+        across_users = repo.record_failure(
+            session, scope=repo.Scope.ID_NUMBER, key_hash=number_hash, day=day_key, now=now
+        )
+        if across_users >= settings.number_flag_failures:
+            repo.flag_number(
+                session,
+                id_number_hash=number_hash,
+                day=day_key,
+                masked_id_number=masked["masked_id_number"],
+                failures=across_users,
+                now=datetime.now(UTC),
             )
 
     try:
@@ -252,11 +313,11 @@ def verify(
             reasons=result["reasons"],
             measurements=measurements,
             timings=timings,
-            fields=result.get("fields") or {},
+            fields=stored_fields(result.get("fields") or {}),
             **masked,
         )
         used = repo.failures_on(
-            session, scope=repo.Scope.ID_NUMBER, key_hash=number_hash, day=day_key
+            session, scope=repo.Scope.USER_NUMBER, key_hash=user_number_hash, day=day_key
         )
     return 200, _answer(
         record_id,
@@ -273,17 +334,37 @@ def verify(
 
 
 def submit_manual_review(
-    runtime: Runtime, *, submission: Submission, source: str
+    runtime: Runtime, *, submission: Submission, source: str, requester: str = ""
 ) -> dict[str, Any]:
-    """Store a submission for 人工审核: images and declaration encrypted, deleted on decision."""
+    """Store a submission for 人工审核: images re-encoded and encrypted, the declaration
+    sealed, both deleted on decision. Manual review stays open after a day-lock (that is
+    where a locked candidate is sent), so it has quotas of its own: one pending submission
+    per (API key, end user, document type) → 409, and a global pending cap → 429."""
     import json
 
+    from ocr_service.errors import ConflictError
+
+    settings = runtime.settings
     now = datetime.now(UTC)
     record_id = new_id()
-    cipher = runtime.keys.review_images
-    image_dir = runtime.store.write_review_images(
-        record_id, {"front": submission.front, "back": submission.back}, cipher
+    pending_key = keyed_hash(
+        runtime.keys.requester, f"review\x00{source}\x00{requester}\x00{submission.document_type}"
     )
+    with session_scope(runtime.session_factory) as session:
+        if repo.count_manual_reviews(session, state="pending") >= settings.review_max_pending:
+            raise RateLimitedError(
+                "too many submissions are waiting for manual review, retry later",
+                retry_after=3600,
+            )
+        if repo.pending_review_exists(session, pending_key=pending_key):
+            raise ConflictError(_ALREADY_PENDING)
+    images = {
+        "front": reencode_review_image(submission.front, settings),
+        "back": reencode_review_image(submission.back, settings),
+    }
+    cipher = runtime.keys.review_images
+    image_dir = runtime.store.write_review_images(record_id, images, cipher)
+    del images
     sealed = cipher.encrypt(
         json.dumps(
             {"name": submission.declared_name, "id_number": submission.declared_id_number},
@@ -310,8 +391,12 @@ def submit_manual_review(
                 sealed_declaration=sealed,
                 image_dir=image_dir,
                 now=now,
-                retention=timedelta(days=runtime.settings.review_retention_days),
+                retention=timedelta(days=settings.review_retention_days),
+                pending_key=pending_key,
             )
+    except repo.AlreadyPendingError as exc:  # a concurrent submission under the key won
+        runtime.store.delete_dir(image_dir)
+        raise ConflictError(_ALREADY_PENDING) from exc
     except BaseException:
         runtime.store.delete_dir(image_dir)
         raise
@@ -322,6 +407,32 @@ def submit_manual_review(
         "document_type": submission.document_type,
         "created_at": now.isoformat(),
     }
+
+
+_ALREADY_PENDING = (
+    "a submission of this document type is already waiting for manual review; "
+    "withdraw it (撤回) before submitting again"
+)
+
+
+def reencode_review_image(data: bytes, settings: Any) -> bytes:
+    """Decode and re-encode a manual-review image as a clean JPEG: whatever trailed or hid
+    in the upload (appended bytes, metadata, comments) is dropped, the long side is capped
+    at ``review_max_long_side`` and the result at ``review_max_image_bytes`` (413 beyond)."""
+    from ocr_service.errors import PayloadTooLargeError
+    from pipelines.io import decode_image, encode_jpeg
+
+    long_side = settings.review_max_long_side
+    for _ in range(4):
+        pixels = decode_image(
+            data, max_pixels=settings.id_card.max_pixels, max_long_side=long_side
+        ).pixels
+        for quality in (85, 70):
+            encoded = encode_jpeg(pixels, quality=quality)
+            if len(encoded) <= settings.review_max_image_bytes:
+                return encoded
+        long_side = max(256, long_side * 3 // 4)
+    raise PayloadTooLargeError("image too large for manual review even after re-encoding")
 
 
 def read_manual_review(runtime: Runtime, *, record_id: str) -> dict[str, Any] | None:
@@ -342,18 +453,29 @@ def read_manual_review(runtime: Runtime, *, record_id: str) -> dict[str, Any] | 
 
 
 def decide_manual_review(
-    runtime: Runtime, *, record_id: str, approve: bool, reviewer: str, reason: str | None = None
+    runtime: Runtime,
+    *,
+    record_id: str,
+    approve: bool,
+    reviewer: str,
+    reason: str | None = None,
+    audit: Callable[[Any, datetime], None] | None = None,
 ) -> bool:
-    """Approve or reject a pending submission; its images are deleted at once."""
+    """Approve or reject a pending submission; its images are deleted at once. ``audit``
+    writes the caller's audit row in the decision's own transaction (both or neither).
+    False when the submission was not pending (decided, withdrawn or expired already)."""
+    now = datetime.now(UTC)
     with session_scope(runtime.session_factory) as session:
         image_dir = repo.close_manual_review(
             session,
             record_id=record_id,
             state="approved" if approve else "rejected",
-            now=datetime.now(UTC),
+            now=now,
             decided_by=reviewer,
             reason=reason,
         )
+        if image_dir is not None and audit is not None:
+            audit(session, now)
     runtime.store.delete_dir(image_dir)
     return image_dir is not None
 
@@ -364,15 +486,24 @@ def withdraw_manual_review(
     """撤回: the submitter withdraws a pending submission; images are deleted at once."""
     from ocr_service.errors import ConflictError
 
+    now = datetime.now(UTC)
     with session_scope(runtime.session_factory) as session:
         record = repo.get_record(session, record_id=record_id, source=source)
         if record is None or repo.get_manual_review(session, record_id=record_id) is None:
             return None
         image_dir = repo.close_manual_review(
-            session, record_id=record_id, state="withdrawn", now=datetime.now(UTC)
+            session, record_id=record_id, state="withdrawn", now=now
         )
         if image_dir is None:
             raise ConflictError("only a pending submission can be withdrawn")
+        repo.add_audit_event(
+            session,
+            action="review_withdrawn",
+            actor=None,
+            now=now,
+            record_id=record_id,
+            detail={"source": source, "images_deleted": True},
+        )
     runtime.store.delete_dir(image_dir)
     return get_verification(runtime, record_id=record_id, source=source)
 

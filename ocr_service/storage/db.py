@@ -2,12 +2,16 @@
 
 SQLite (the embedded default) runs in WAL mode and starts every transaction
 with ``BEGIN IMMEDIATE``: writers queue on the busy timeout instead of failing
-with "database is locked" when a read transaction later wants to write.
+with "database is locked" when a read transaction later wants to write. Its file is
+created 0600 (SQLite gives the WAL and shared-memory files the same mode) in a 0700
+directory. Engines never put bound values into their error messages
+(``hide_parameters``), so a logged database error carries no personal data.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,13 +27,35 @@ SessionFactory = sessionmaker[Session]
 UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) if needed and make it 0700."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would follow the umask), and
+    tighten an existing one and its WAL/shared-memory files."""
+    path = url.split("///", 1)[-1]
+    if not path or path == ":memory:" or not url.startswith("sqlite"):
+        return
+    db = Path(path)
+    if not db.parent.exists():
+        private_dir(db.parent)
+    os.close(os.open(db, os.O_RDWR | os.O_CREAT, 0o600))
+    for candidate in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(candidate, 0o600)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(url)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -50,6 +76,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
+        hide_parameters=True,
         pool_size=10,
         max_overflow=10,
         pool_timeout=10,
@@ -84,8 +111,5 @@ def migrate(url: str, revision: str = "head") -> None:
     """Apply Alembic migrations up to ``revision`` (idempotent; safe at every start-up)."""
     from alembic import command
 
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    prepare_sqlite_file(url)
     command.upgrade(_alembic_config(url), revision)

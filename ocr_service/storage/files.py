@@ -22,8 +22,10 @@ def new_id() -> str:
 class FileStore:
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
         for sub in ("batches", "certificates", "reviews"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+            (self.root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
 
     # paths are stored relative to the root, so a data dir can be moved
     def relative(self, path: Path) -> str:

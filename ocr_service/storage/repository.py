@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ocr_service.storage.tables import (
@@ -21,6 +22,7 @@ from ocr_service.storage.tables import (
     AttemptCounter,
     Batch,
     BatchFile,
+    FlaggedNumber,
     ManualReview,
     Record,
     RecordReason,
@@ -44,6 +46,11 @@ def add_api_key(session: Session, *, key_id: str, name: str, key_hash: str, now:
 
 def find_api_key(session: Session, *, key_id: str) -> ApiKey | None:
     return session.get(ApiKey, key_id)
+
+
+def api_key_name_taken(session: Session, *, name: str) -> bool:
+    """Any key ever created under ``name``, revoked ones included (records name their key)."""
+    return session.scalar(select(ApiKey.key_id).where(ApiKey.name == name).limit(1)) is not None
 
 
 def list_api_keys(session: Session) -> Sequence[ApiKey]:
@@ -79,8 +86,12 @@ def count_active_api_keys(session: Session) -> int:
 
 
 class Scope(enum.StrEnum):
-    ID_NUMBER = "id_number"
-    REQUESTER = "requester"
+    """What a day's counter counts (see ``services.id_verification`` for the abuse model)."""
+
+    USER_NUMBER = "user_number"  # one end user's failures on one number: the day-lock
+    ID_NUMBER = "id_number"  # failures on a number across end users: flags, never locks
+    REQUESTER = "requester"  # one end user's (or address's) failures on any number
+    API_KEY = "api_key"  # a calling system's failures: its daily budget
 
 
 def _ensure_counter(
@@ -154,10 +165,11 @@ def settle_attempt(
 
 def record_failure(
     session: Session, *, scope: Scope, key_hash: str, day: str, now: datetime
-) -> None:
-    """Count a failure without a reservation (e.g. a locked answer against the requester)."""
+) -> int:
+    """Count a failure without a reservation (e.g. a locked answer against the requester);
+    returns the day's count including this one."""
     _ensure_counter(session, scope=scope, key_hash=key_hash, day=day, now=now)
-    session.execute(
+    row = session.execute(
         update(AttemptCounter)
         .where(
             AttemptCounter.scope == scope.value,
@@ -165,7 +177,52 @@ def record_failure(
             AttemptCounter.day == day,
         )
         .values(failures=AttemptCounter.failures + 1)
+        .returning(AttemptCounter.failures)
+    ).first()
+    return int(row[0]) if row else 0
+
+
+def flag_number(
+    session: Session,
+    *,
+    id_number_hash: str,
+    day: str,
+    masked_id_number: str,
+    failures: int,
+    now: datetime,
+) -> None:
+    """Flag a number for operators (an upsert: one row per number and day)."""
+    session.execute(
+        _insert(session, FlaggedNumber)
+        .values(
+            id_number_hash=id_number_hash,
+            day=day,
+            masked_id_number=masked_id_number,
+            failures=failures,
+            flagged_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=[FlaggedNumber.id_number_hash, FlaggedNumber.day],
+            set_={"failures": failures, "updated_at": now},
+        )
     )
+
+
+def list_flagged_numbers(
+    session: Session, *, since_day: str | None = None, limit: int = 100
+) -> Sequence[FlaggedNumber]:
+    stmt = select(FlaggedNumber).order_by(FlaggedNumber.flagged_at.desc()).limit(limit)
+    if since_day:
+        stmt = stmt.where(FlaggedNumber.day >= since_day)
+    return session.scalars(stmt).all()
+
+
+def count_flagged_numbers(session: Session, *, since_day: str | None = None) -> int:
+    stmt = select(func.count()).select_from(FlaggedNumber)
+    if since_day:
+        stmt = stmt.where(FlaggedNumber.day >= since_day)
+    return int(session.scalar(stmt) or 0)
 
 
 def failures_on(session: Session, *, scope: Scope, key_hash: str, day: str) -> int:
@@ -627,7 +684,10 @@ def create_manual_review(
     image_dir: str,
     now: datetime,
     retention: timedelta,
+    pending_key: str | None = None,
 ) -> None:
+    """``pending_key`` is unique among pending reviews: a second pending submission under
+    the same key raises :class:`AlreadyPendingError` (and the transaction must end)."""
     session.add(
         ManualReview(
             record_id=record_id,
@@ -636,7 +696,25 @@ def create_manual_review(
             expires_at=now + retention,
             sealed_declaration=sealed_declaration,
             image_dir=image_dir,
+            pending_key=pending_key,
         )
+    )
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise AlreadyPendingError(record_id) from exc
+
+
+class AlreadyPendingError(Exception):
+    """Another submission under the same pending key is waiting for review."""
+
+
+def pending_review_exists(session: Session, *, pending_key: str) -> bool:
+    return (
+        session.scalar(
+            select(ManualReview.record_id).where(ManualReview.pending_key == pending_key)
+        )
+        is not None
     )
 
 
@@ -699,6 +777,7 @@ def close_manual_review(
     review.decision_reason = reason
     review.sealed_declaration = None
     review.image_dir = None
+    review.pending_key = None
     reasons = None
     if state == "rejected":
         reasons = [
@@ -716,5 +795,34 @@ def expired_manual_reviews(session: Session, *, now: datetime, limit: int = 100)
             select(ManualReview.record_id)
             .where(ManualReview.state == "pending", ManualReview.expires_at < now)
             .limit(limit)
+        )
+    )
+
+
+# -- audit trail ------------------------------------------------------------------
+
+
+def add_audit_event(
+    session: Session,
+    *,
+    action: str,
+    actor: str | None,
+    now: datetime,
+    record_id: str | None = None,
+    client: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One row of the audit trail (``qa_audit_log``): reviewers' actions, and what the
+    service does to personal data on its own (withdrawal, retention expiry)."""
+    from ocr_service.dashboard.tables import AuditEvent  # its table shares our metadata
+
+    session.add(
+        AuditEvent(
+            at=now,
+            reviewer=actor,
+            action=action,
+            record_id=record_id,
+            client=(client or "")[:64],
+            detail=detail or {},
         )
     )

@@ -1,7 +1,8 @@
 """Database tables (SQLAlchemy 2 declarative). API schemas live in ``ocr_service.api.schemas``.
 
 What is never stored: ID images (except manual-review submissions, encrypted),
-raw ID numbers, API keys (only their SHA-256), the secret key.
+raw ID numbers, full names, birth dates (a birth year at most), API keys (only their
+SHA-256), the secret key.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
 
     key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # records name their key
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
@@ -159,7 +160,8 @@ class AttemptCounter(Base):
 
     __tablename__ = "attempt_counters"
 
-    scope: Mapped[str] = mapped_column(String(16), primary_key=True)  # id_number | requester
+    # user_number | id_number | requester | api_key (see repository.Scope)
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, local
     failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -184,3 +186,22 @@ class ManualReview(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     sealed_declaration: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     image_dir: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # keyed hash of (API key, end user, document type) while pending, NULL once closed:
+    # the unique index makes "one pending submission each" hold under concurrency
+    pending_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+
+
+class FlaggedNumber(Base):
+    """An ID number that failed verification too often today across end users: shown to
+    operators on the dashboard instead of being locked (a stranger must not lock the owner
+    out). Only the masked number and the keyed hash are kept."""
+
+    __tablename__ = "flagged_numbers"
+    __table_args__ = (Index("ix_flagged_numbers_flagged_at", "flagged_at"),)
+
+    id_number_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, local
+    masked_id_number: Mapped[str] = mapped_column(String(32))
+    failures: Mapped[int] = mapped_column(Integer)
+    flagged_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

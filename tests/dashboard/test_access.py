@@ -194,7 +194,8 @@ def test_wrong_passwords_lock_the_account(client: TestClient) -> None:
         data={"name": REVIEWER, "password": PASSWORD, "csrf_token": token},
         follow_redirects=False,
     )
-    assert "error=locked" in r.headers["location"]
+    # locked: the same answer as an unknown name or a wrong password
+    assert "error=bad" in r.headers["location"]
     assert "qa_session" not in client.cookies
 
 

@@ -62,6 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
         OCR_SERVICE_REQUESTS_PER_MINUTE_PER_CLIENT="100000",
         OCR_SERVICE_REQUESTS_PER_MINUTE_PER_KEY="100000",
         OCR_SERVICE_FAILURES_PER_REQUESTER="100000",
+        OCR_SERVICE_FAILURES_PER_API_KEY="100000",
     )
     proc.start()
     yield proc

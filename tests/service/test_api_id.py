@@ -44,6 +44,13 @@ def test_golden_verified_pair_answers_masked_fields_and_is_recorded(client) -> N
 
     again = client.get(f"/v1/id-verifications/{body['id']}", headers=HEADERS)
     assert again.status_code == 200 and again.json()["status"] == "verified"
+    # the caller gets the fields as read; the record keeps a birth year, not the date
+    # (the date is exactly the 8 digits the masked number hides)
+    birth = number[6:10] + "-" + number[10:12] + "-" + number[12:14]
+    assert body["fields"]["birth_date"] == birth
+    stored = again.json()["fields"]
+    assert "birth_date" not in stored and stored["birth_year"] == number[6:10]
+    assert number[6:14] not in again.text and birth not in again.text
 
 
 def test_golden_rejected_pair_answers_its_reasons(client) -> None:  # type: ignore[no-untyped-def]
@@ -176,7 +183,9 @@ def test_manual_review_submission_status_and_withdrawal(client) -> None:  # type
     from ocr_service.services.id_verification import read_manual_review
 
     opened = read_manual_review(runtime, record_id=body["id"])
-    assert opened is not None and opened["images"]["front"] == png
+    # re-encoded: a clean JPEG of the same picture, the trailing bytes dropped
+    assert opened is not None and opened["images"]["front"][:2] == b"\xff\xd8"
+    assert marker not in opened["images"]["front"]
     assert opened["declaration"] == {"name": "JOHN SMITH", "id_number": "E12345678"}
 
     status = client.get(f"/v1/id-verifications/{body['id']}", headers=HEADERS).json()
@@ -186,6 +195,16 @@ def test_manual_review_submission_status_and_withdrawal(client) -> None:  # type
     assert not review_dir.exists()
     again = client.post(f"/v1/id-verifications/{body['id']}/withdraw", headers=HEADERS)
     assert again.status_code == 409 and again.json()["error"]["code"] == "CONFLICT"
+    from sqlalchemy import select
+
+    from ocr_service.dashboard.tables import AuditEvent
+    from ocr_service.storage.db import session_scope
+
+    with session_scope(runtime.session_factory) as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.record_id == body["id"])
+        ).all()
+    assert actions == ["review_withdrawn"]
 
 
 def test_manual_review_decision_deletes_images(client) -> None:  # type: ignore[no-untyped-def]

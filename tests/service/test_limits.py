@@ -1,4 +1,4 @@
-"""The per-number attempt limit holds under concurrency, on SQLite and on PostgreSQL.
+"""The (end user, number) day-lock holds under concurrency, on SQLite and on PostgreSQL.
 
 Requests go through the real app (embedded queue, real engine). The declared
 number is a well-formed 港澳台居民居住证 number, which the pipeline rejects as the
@@ -33,7 +33,7 @@ async def hammer(app, number: str, n: int = 20) -> Counter[str]:  # type: ignore
             async def one(i: int) -> str:
                 r = await client.post(
                     "/v1/id-verifications",
-                    headers={**HEADERS, "X-End-User": f"user-{i}"},
+                    headers={**HEADERS, "X-End-User": "one-user"},
                     files={
                         "front": ("f.jpg", front, "image/jpeg"),
                         "back": ("b.jpg", back, "image/jpeg"),
@@ -61,7 +61,7 @@ def check(app, number: str) -> None:  # type: ignore[no-untyped-def]
 
         rows = session.execute(
             select(repo.AttemptCounter.failures, repo.AttemptCounter.in_flight).where(
-                repo.AttemptCounter.scope == "id_number"
+                repo.AttemptCounter.scope == "user_number"
             )
         ).all()
     assert rows == [(counts["rejected"], 0)]

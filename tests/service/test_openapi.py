@@ -67,6 +67,7 @@ def api_app(make_settings, ocr_engine):  # type: ignore[no-untyped-def]
             requests_per_minute_per_key=100_000,
             requests_per_minute_per_client=100_000,
             failures_per_requester=100_000,
+            failures_per_api_key=100_000,
         ),
         engine=ocr_engine,
         configure_logs=False,

@@ -33,7 +33,7 @@ def run_migrations_online() -> None:
         if engine is None:
             from sqlalchemy import create_engine
 
-            engine = create_engine(url, poolclass=pool.NullPool)
+            engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
         with engine.connect() as connection:
             context.configure(
                 connection=connection, target_metadata=target_metadata, render_as_batch=True
