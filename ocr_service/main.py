@@ -271,7 +271,6 @@ def create_app(
                 deadline_s=ops.single_cert_deadline_s,
                 times=queue.cert_times,
                 parallelism=_CERT_SLOTS,
-                draining=lambda: drain.draining,
             ),
             _CERT_SLOTS,
         )
@@ -325,14 +324,12 @@ def create_app(
         times=queue.id_times,
         parallelism=ops.id_parallelism or (1 if settings.embedded else settings.worker_concurrency),
         ahead=None if settings.embedded else queue.id_waiting,
-        draining=lambda: drain.draining,
     )
     app.state.batch_gate = ExpectedWaitGate(
         "certificate_batch",
         deadline_s=ops.batch_deadline_s,
         times=queue.cert_times,
         ahead=lambda: _certificate_backlog(runtime),
-        draining=lambda: drain.draining,
     )
     app.add_middleware(RequestLogMiddleware)
     install_error_handlers(app)
