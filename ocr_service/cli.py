@@ -29,6 +29,17 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _warn_plain_http(settings: Settings, host: str) -> None:
+    """/qa session cookies must not cross the network in clear (issue 10)."""
+    from ocr_service.dashboard.web import plain_http_warning
+
+    warning = plain_http_warning(
+        host, loopback=_is_loopback(host), cookie_secure=settings.dashboard.cookie_secure
+    )
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -110,6 +121,7 @@ def serve(
     if no_worker and settings.embedded:
         typer.echo("--no-worker needs OCR_SERVICE_BROKER_URL (a Celery broker)", err=True)
         raise typer.Exit(2)
+    _warn_plain_http(settings, host)
     if server not in ("granian", "uvicorn"):
         typer.echo("--server: granian or uvicorn", err=True)
         raise typer.Exit(2)
@@ -301,13 +313,16 @@ def create_api_key(
 ) -> None:
     """Create an API key; it is printed once and only its hash is stored."""
     from ocr_service.security import generate_api_key, hash_api_key
+    from ocr_service.services.access import check_new_key_name
     from ocr_service.storage import repository as repo
     from ocr_service.storage.db import session_scope
 
     settings = _settings()
-    if not name.strip() or len(name) > 100:
-        typer.echo("name: 1-100 characters", err=True)
-        raise typer.Exit(2)
+    try:
+        name = check_new_key_name(settings, _session_factory(settings), name)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     key_id, key = generate_api_key()
     with session_scope(_session_factory(settings)) as session:
         repo.add_api_key(

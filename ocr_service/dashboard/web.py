@@ -252,6 +252,18 @@ def image_response(data: bytes) -> Response:
     return Response(data, media_type=media, headers=IMAGE_HEADERS)
 
 
+def plain_http_warning(host: str, *, loopback: bool, cookie_secure: bool | None) -> str | None:
+    """What ``serve`` says at start-up when ``/qa`` would hand out session cookies over
+    plain http beyond this machine (``serve`` itself speaks no TLS)."""
+    if loopback or cookie_secure:
+        return None
+    return (
+        f"/qa is served over plain http on {host}: reviewer session cookies would cross the "
+        "network in clear and carry no Secure flag. Put a TLS proxy in front and set "
+        "OCR_SERVICE_DASHBOARD__COOKIE_SECURE=true (or bind 127.0.0.1 behind the proxy)."
+    )
+
+
 # -- the body guard ---------------------------------------------------------------------
 
 FORM_TYPE = "application/x-www-form-urlencoded"

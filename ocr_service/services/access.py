@@ -28,6 +28,7 @@ ANONYMOUS = "anonymous"
 class Authenticator:
     def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
         self._static = [(name, hash_api_key(key)) for name, key in settings.static_api_keys]
+        self._static_names = frozenset(name for name, _ in self._static)
         self._session_factory = session_factory
         self._open_until = 0.0
         self._open = False
@@ -63,9 +64,28 @@ class Authenticator:
         if key_id is not None:
             with session_scope(self._session_factory) as session:
                 row = repo.find_api_key(session, key_id=key_id)
-                if row is not None and same_digest(digest, row.key_hash) and row.revoked_at is None:
+                if (
+                    row is not None
+                    and same_digest(digest, row.key_hash)
+                    and row.revoked_at is None
+                    and row.name not in self._static_names  # would read that key's records
+                ):
                     return row.name
         raise AuthenticationError()
+
+
+def check_new_key_name(settings: Settings, session_factory: SessionFactory, name: str) -> str:
+    """The name for a new API key, or ``ValueError``: records are scoped by key name, so a
+    name already used by a static or a created key (revoked ones included) is refused."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValueError("name: 1-100 characters")
+    if name in {n for n, _ in settings.static_api_keys} or name == ANONYMOUS:
+        raise ValueError(f"name {name!r} is taken by a key in OCR_SERVICE_API_KEYS")
+    with session_scope(session_factory) as session:
+        if repo.api_key_name_taken(session, name=name):
+            raise ValueError(f"name {name!r} is taken by another key")
+    return name
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[object]) -> str:
