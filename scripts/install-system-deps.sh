@@ -3,6 +3,8 @@
 # database), Debian's Chromium (dashboard browser tests) and CJK fonts (sample generators).
 set -euo pipefail
 packages=(redis-server postgresql chromium fonts-noto-cjk fonts-dejavu-core)
+# promtool (Debian's prometheus package) checks docs/monitoring/alerts.yml; its server never runs.
+packages+=(prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
