@@ -36,7 +36,7 @@ class IdCardConfig(BaseModel):
         "blamed on the card being too small",
     )
     min_sharpness: float = Field(
-        0.12,
+        0.3,
         description="stroke sharpness on text regions (steepest gradient over ink contrast) "
         "below which unreadable text is blamed on blur",
     )

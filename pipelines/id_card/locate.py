@@ -29,6 +29,7 @@ _PAD_Y = 0.14
 # widest gap is between a one-line address and the number, about 5 heights).
 _GROUP_GAP = 6.0
 _MAX_REGIONS = 2
+_SPREAD_DEG = 9.0  # lines of one card keep their angle within this, perspective included
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +85,19 @@ def dominant_angle(boxes: list[np.ndarray], *, spread_deg: float = 9.0) -> float
     return float(np.angle(doubled) / 2 % np.pi)
 
 
-def _groups(extents: np.ndarray, gap: float) -> list[list[int]]:
-    """Connected groups of axis-aligned boxes (x0, y0, x1, y1) closer than ``gap``."""
-    n = len(extents)
+def _is_line(box: np.ndarray) -> bool:
+    _, length, thick = _line_geometry(box)
+    return thick >= 3 and length >= 2 * thick
+
+
+def _groups(boxes: list[np.ndarray], gap: float, spread: float) -> list[list[int]]:
+    """Connected groups of text lines: near each other (bounding boxes closer than
+    ``gap``) and running at the same angle (within ``spread`` radians)."""
+    n = len(boxes)
     parent = list(range(n))
+    geometry = [_line_geometry(b) for b in boxes]
+    lows = np.array([b.min(axis=0) for b in boxes])
+    highs = np.array([b.max(axis=0) for b in boxes])
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -96,9 +106,12 @@ def _groups(extents: np.ndarray, gap: float) -> list[list[int]]:
         return i
 
     for i in range(n):
+        ai = geometry[i][0]
         for j in range(i + 1, n):
-            dx = max(extents[j, 0] - extents[i, 2], extents[i, 0] - extents[j, 2], 0.0)
-            dy = max(extents[j, 1] - extents[i, 3], extents[i, 1] - extents[j, 3], 0.0)
+            if abs((ai - geometry[j][0] + np.pi / 2) % np.pi - np.pi / 2) > spread:
+                continue
+            dx = max(lows[j, 0] - highs[i, 0], lows[i, 0] - highs[j, 0], 0.0)
+            dy = max(lows[j, 1] - highs[i, 1], lows[i, 1] - highs[j, 1], 0.0)
             if dx <= gap and dy <= gap:
                 parent[find(i)] = find(j)
     out: dict[int, list[int]] = {}
@@ -120,10 +133,36 @@ def _touched(points: np.ndarray, width: int, height: int, margin: float) -> tupl
     return tuple(edges)
 
 
+def _region(boxes: list[np.ndarray], width: int, height: int) -> TextRegion | None:
+    """The padded block around one group of lines, turned so its lines run along x."""
+    angle = dominant_angle(boxes)
+    if angle is None:
+        return None
+    turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+    turned = np.concatenate([box @ turn.T for box in boxes])
+    (x0, y0), (x1, y1) = turned.min(axis=0), turned.max(axis=0)
+    pad_x, pad_y = _PAD_X * (x1 - x0), _PAD_Y * (y1 - y0)
+    block = np.array(
+        [
+            [x0 - pad_x, y0 - pad_y],
+            [x1 + pad_x, y0 - pad_y],
+            [x1 + pad_x, y1 + pad_y],
+            [x0 - pad_x, y1 + pad_y],
+        ]
+    )
+    heights = [min(_line_geometry(b)[1:]) for b in boxes]
+    return TextRegion(
+        corners=(block @ turn).astype(np.float32),
+        lines=len(boxes),
+        text_height_px=float(np.median(heights)),
+        touched_edges=_touched(np.concatenate(boxes), width, height, 0.01 * max(width, height)),
+    )
+
+
 def locate_by_text(
     image: np.ndarray, engine: OcrEngine, *, long_side: int = 640, min_lines: int = 3
 ) -> TextLocation:
-    """Blocks of card-like text in ``image`` (BGR), best first."""
+    """Blocks of card-like text in ``image`` (BGR), the largest first."""
     started = time.perf_counter()
     height, width = image.shape[:2]
     scale = min(1.0, long_side / max(height, width))
@@ -134,63 +173,27 @@ def locate_by_text(
             image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
         )
     )
-    boxes = [box / scale for box in engine.detect(small)]
+    detected = [box / scale for box in engine.detect(small)]
+    # Lines only: a single character's box has no direction and would bridge the card's
+    # text to printed paper beside it at another angle.
+    boxes = [b for b in detected if _is_line(b)]
+    regions: list[TextRegion] = []
     angle = dominant_angle(boxes)
-    if angle is None or len(boxes) < min_lines:
-        return TextLocation((), 0.0, len(boxes), (time.perf_counter() - started) * 1000)
-    # Turn every box so the lines run along x, then group them in that frame.
-    turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
-    kept, extents, heights = [], [], []
-    for box in boxes:
-        line_angle, length, thick = _line_geometry(box)
-        off = abs((line_angle - angle + np.pi / 2) % np.pi - np.pi / 2)
-        if length >= 2.0 * thick and off > np.radians(9):
-            continue  # a line at another angle belongs to something else
-        turned = box @ turn.T
-        kept.append(box)
-        extents.append([*turned.min(axis=0), *turned.max(axis=0)])
-        heights.append(min(thick, length))
-    if len(kept) < min_lines:
-        return TextLocation((), float(np.degrees(angle)), len(boxes), 0.0)
-    extents_arr = np.array(extents)
-    line_height = float(np.median(heights))
-    groups = sorted(
-        _groups(extents_arr, _GROUP_GAP * line_height),
-        key=lambda g: (
-            -sum(
-                (extents_arr[i, 2] - extents_arr[i, 0]) * (extents_arr[i, 3] - extents_arr[i, 1])
-                for i in g
-            )
-        ),
-    )
-    regions = []
-    inverse = turn.T  # rotation back to the photo
-    for group in groups[:_MAX_REGIONS]:
-        if len(group) < min_lines:
-            continue
-        x0, y0 = extents_arr[group, 0].min(), extents_arr[group, 1].min()
-        x1, y1 = extents_arr[group, 2].max(), extents_arr[group, 3].max()
-        pad_x, pad_y = _PAD_X * (x1 - x0), _PAD_Y * (y1 - y0)
-        block = np.array(
-            [
-                [x0 - pad_x, y0 - pad_y],
-                [x1 + pad_x, y0 - pad_y],
-                [x1 + pad_x, y1 + pad_y],
-                [x0 - pad_x, y1 + pad_y],
-            ]
-        )
-        corners = (block @ inverse.T).astype(np.float32)
-        points = np.concatenate([kept[i] for i in group])
-        regions.append(
-            TextRegion(
-                corners=corners,
-                lines=len(group),
-                text_height_px=float(np.median([heights[i] for i in group])),
-                touched_edges=_touched(points, width, height, 0.01 * max(width, height)),
-            )
-        )
+    if boxes and angle is not None:
+        line_height = float(np.median([min(_line_geometry(b)[1:]) for b in boxes]))
+        groups = _groups(boxes, _GROUP_GAP * line_height, np.radians(_SPREAD_DEG))
+        groups.sort(key=lambda g: -sum(_line_geometry(boxes[i])[1] for i in g))
+        for group in groups:
+            if len(group) < min_lines or len(regions) >= _MAX_REGIONS:
+                continue
+            region = _region([boxes[i] for i in group], width, height)
+            if region is not None:
+                regions.append(region)
     return TextLocation(
-        tuple(regions), float(np.degrees(angle)), len(boxes), (time.perf_counter() - started) * 1000
+        tuple(regions),
+        float(np.degrees(angle or 0.0)),
+        len(detected),
+        (time.perf_counter() - started) * 1000,
     )
 
 

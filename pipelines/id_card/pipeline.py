@@ -262,6 +262,9 @@ def _field_box(view: CardView, name: str) -> tuple[float, float, float, float]:
     return FIELD_REGIONS[side].get(name) or FIELD_REGIONS[Side.FRONT]["id_number"]
 
 
+_WASHED_OUT = 0.3  # share of the card clipped to white beyond which glare is overexposure
+
+
 def _blurry(side: Side, sharpness: float, config: IdCardConfig) -> Reason:
     return reason(
         ReasonCode.BLURRY, side, sharpness=round(sharpness, 3), minimum=config.min_sharpness
@@ -332,7 +335,14 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
     if view.reading.side is not None and view.confident(expected, config.min_field_confidence):
         # Every key field read with confidence: measured for the record, never rejected.
         return StageResult(measured={**measured, "confident": True}, limits=limits)
-    glared = [f for f in doubtful if glare_shares[f] >= config.glare_field_fraction]
+    card_glare = float(glare.mean())
+    measured["card_glare"] = round(card_glare, 3)
+    # Glare is a local highlight; white clipped over much of the card is overexposure.
+    glared = [
+        f
+        for f in doubtful
+        if glare_shares[f] >= config.glare_field_fraction and card_glare < _WASHED_OUT
+    ]
     reasons: list[Reason] = []
     if view.reading.side is None and view.path == "text":
         # Text somewhere, but nothing of a card: blame the capture only if it is clearly
@@ -351,7 +361,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
     elif unread and cut:
         where = "、".join(EDGE_ZH[e] for e in cut)
         reasons.append(reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(cut)))
-    elif contrast < config.min_text_contrast:
+    elif contrast < config.min_text_contrast or (doubtful and card_glare >= _WASHED_OUT):
         reasons.append(_exposure(side, brightness, contrast))
     elif unread and view.long_edge_px < config.min_card_width_px:
         reasons.append(

@@ -185,13 +185,13 @@ def golden_cases() -> CaseSet:
     add("glare_number", glare, b_b, "b", (Reason("GLARE", "front"),),
         "specular glare saturating the 公民身份号码 area")
     dark = Shot("c_front_dark.jpg", "c", "front",
-                _spec(63, background="wood", gain=0.2), "too_dark")
+                _spec(63, background="wood", gain=0.07), "too_dark")
     add("too_dark", dark, c_b, "c", (Reason("TOO_DARK", "front"),),
-        "card mean luma about 40/255")
+        "card mean luma about 15/255: the print is lost in the dark")
     over = Shot("d_front_overexposed.jpg", "d", "front",
-                _spec(64, background="fabric", gain=1.9, lift=45), "overexposed")
+                _spec(64, background="fabric", gain=2.8, lift=90), "overexposed")
     add("overexposed", over, d_b, "d", (Reason("OVEREXPOSED", "front"),),
-        "card face clipped to white, labels washed out")
+        "card face clipped to white, the print washed out")
     left = Shot("a_front_out_left.jpg", "a", "front",
                 _spec(65, background="dark", out_of_frame="left", out_fraction=0.22),
                 "out_of_frame_left")
@@ -203,9 +203,9 @@ def golden_cases() -> CaseSet:
     add("out_of_frame_corner", b_f, corner, "b", (Reason("CARD_INCOMPLETE", "back"),),
         "bottom-right corner of the card cut off")
     small = Shot("c_front_small.jpg", "c", "front",
-                 _spec(67, background="wood", card_scale=0.17), "too_small")
+                 _spec(67, background="wood", card_scale=0.12), "too_small")
     add("too_small", small, c_b, "c", (Reason("CARD_TOO_SMALL", "front"),),
-        "card about 245 px wide in a 1440 px photo")
+        "card about 175 px wide in a 1440 px photo: characters of 5-6 px")
     empty = Shot("no_card.jpg", "d", "front",
                  _spec(68, background="paper", show_card=False), "no_card")
     add("no_card", empty, d_b, "d", (Reason("CARD_NOT_FOUND", "front"),),

@@ -17,10 +17,7 @@ from pipelines.ocr import OcrEngine
 GOLDEN = Path(__file__).resolve().parents[2] / "samples" / "golden" / "id"
 PAIRS = json.loads((GOLDEN / "manifest.json").read_text(encoding="utf-8"))["pairs"]
 # Known limits, kept visible: the test fails if one of these starts passing.
-KNOWN_LIMITS = {
-    "out_of_frame_corner": "a light card cut off at a corner, lying on white printed paper: "
-    "its two visible edges have too little contrast, so it is reported as not found",
-}
+KNOWN_LIMITS: dict[str, str] = {}
 
 
 def run_pair(pair: dict, engine: OcrEngine) -> IdVerification:
