@@ -1,8 +1,9 @@
 """Reading a zip of certificate scans without trusting it.
 
 Every member is judged on its own; a refused member becomes an
-:class:`ArchiveMember` with a ``refusal`` reason and the rest still run. Nothing is
-written to disk. Refused, with ``detail.refusal``:
+:class:`ArchiveMember` with a ``refusal`` reason (an ``ARCHIVE_*`` code of its own, never
+a page code such as CORRUPT_IMAGE) and the rest still run. Nothing is written to disk.
+Refused, with ``detail.refusal``:
 
     zip_slip            ``../x.jpg``, ``/abs.jpg``, ``C:\\x.jpg``, ``..\\x.jpg``
     symlink             a Unix symlink entry (external attributes)
@@ -34,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 
+from pipelines.certificate.messages import reason
 from pipelines.certificate.result import CertReason, CertReasonCode
 from pipelines.errors import InputError
 
@@ -76,58 +78,24 @@ _NESTED_MAGIC = (
 _JUNK = re.compile(r"(^|/)(__MACOSX/|\._[^/]*$|\.DS_Store$|Thumbs\.db$|desktop\.ini$)", re.I)
 _CHUNK = 1 << 16
 
-_REFUSALS: dict[str, tuple[CertReasonCode, str]] = {
-    "zip_slip": (
-        CertReasonCode.UNSUPPORTED_FORMAT,
-        "压缩包内文件路径不安全（含 .. 或绝对路径），已拒绝处理，请直接打包文件本身。",
-    ),
-    "symlink": (
-        CertReasonCode.UNSUPPORTED_FORMAT,
-        "压缩包内的符号链接不受支持，已拒绝处理，请放入图片文件本身。",
-    ),
-    "bad_name": (
-        CertReasonCode.BAD_FILENAME,
-        "压缩包内文件名含非法字符或过长，已拒绝处理，请按规则改名后重新打包。",
-    ),
-    "encrypted": (
-        CertReasonCode.UNSUPPORTED_FORMAT,
-        "压缩包内文件已加密，无法读取，请去掉密码后重新打包。",
-    ),
-    "nested_archive": (
-        CertReasonCode.UNSUPPORTED_FORMAT,
-        "压缩包内不能再嵌套压缩包，请解压后将图片直接打包。",
-    ),
-    "unsupported_compression": (
-        CertReasonCode.UNSUPPORTED_FORMAT,
-        "压缩包内文件使用了不支持的压缩方式，请用标准 ZIP（Deflate）格式重新打包。",
-    ),
-    "member_too_large": (
-        CertReasonCode.FILE_TOO_LARGE,
-        "压缩包内文件过大，已拒绝处理，请压缩图片后重新打包。",
-    ),
-    "compression_ratio": (
-        CertReasonCode.CORRUPT_IMAGE,
-        "压缩包内文件压缩比异常（疑似压缩炸弹），已拒绝处理。",
-    ),
-    "total_size": (
-        CertReasonCode.FILE_TOO_LARGE,
-        "压缩包解压后总大小超过上限，其余文件未处理，请分批上传。",
-    ),
-    "overlapping_entries": (
-        CertReasonCode.CORRUPT_IMAGE,
-        "压缩包结构异常（条目相互重叠，疑似压缩炸弹），已拒绝处理。",
-    ),
-    "too_many_members": (
-        CertReasonCode.UNSUPPORTED_FORMAT,
-        "压缩包内文件数超过上限，超出部分未处理，请分批上传。",
-    ),
-    "bad_member": (CertReasonCode.CORRUPT_IMAGE, "压缩包内文件已损坏，无法读取，请重新打包。"),
+_REFUSALS: dict[str, CertReasonCode] = {
+    "zip_slip": CertReasonCode.ARCHIVE_UNSAFE_PATH,
+    "symlink": CertReasonCode.ARCHIVE_SYMLINK,
+    "bad_name": CertReasonCode.ARCHIVE_BAD_NAME,
+    "encrypted": CertReasonCode.ARCHIVE_ENCRYPTED,
+    "nested_archive": CertReasonCode.ARCHIVE_NESTED,
+    "unsupported_compression": CertReasonCode.ARCHIVE_UNSUPPORTED_COMPRESSION,
+    "member_too_large": CertReasonCode.ARCHIVE_MEMBER_TOO_LARGE,
+    "compression_ratio": CertReasonCode.ARCHIVE_BOMB,
+    "overlapping_entries": CertReasonCode.ARCHIVE_BOMB,
+    "total_size": CertReasonCode.ARCHIVE_TOO_LARGE,
+    "too_many_members": CertReasonCode.ARCHIVE_TOO_MANY_FILES,
+    "bad_member": CertReasonCode.ARCHIVE_MEMBER_CORRUPT,
 }
 
 
 def _refusal(kind: str, **detail: object) -> CertReason:
-    code, message = _REFUSALS[kind]
-    return CertReason(code, message, {"refusal": kind, **detail})
+    return reason(_REFUSALS[kind], refusal=kind, **detail)
 
 
 def _decoded_name(info: zipfile.ZipInfo) -> str:

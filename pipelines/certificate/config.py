@@ -22,17 +22,31 @@ class CertificateConfig(BaseModel):
     min_short_side: int = Field(
         default=1000,
         ge=1,
-        description="LOW_RESOLUTION below it: about 120 dpi on A4, where 5-号 text is still "
-        "legible when printed or zoomed",
+        description="the automatic fix never scales a page's short side below this",
+    )
+    min_char_height_px: float = Field(
+        default=11.0,
+        gt=0,
+        description="LOW_RESOLUTION when the median character height (em, from the "
+        "detector's line boxes in original pixels) is below it. 12x12 px is the smallest "
+        "dot-matrix in which every GB 2312 hanzi stays distinct; one pixel is allowed for "
+        "resampling. 5-号 text (10.5 pt) reaches 11 px at 76 dpi",
     )
     blank_max_ink_ratio: float = Field(
         default=0.0015, ge=0, le=1, description="BLANK_PAGE when less of the page is ink"
     )
-    blur_max_edge_px: float = Field(
-        default=2.0,
+    blur_max_edge_ratio: float = Field(
+        default=0.06,
         gt=0,
-        description="BLURRY when ink edges are wider than this, in pixels of the page scaled "
-        "to 1280 px on its long side",
+        description="BLURRY when stroke edges inside the text lines (working pixels) are wider "
+        "than this share of the character height, bounded by the two limits below; a sharp "
+        "edge rises in about one pixel whatever the type size",
+    )
+    blur_min_edge_px: float = Field(
+        default=1.6, gt=0, description="small type: edges up to this width always pass"
+    )
+    blur_max_edge_px: float = Field(
+        default=3.5, gt=0, description="large type: edges wider than this always fail"
     )
     skew_min_confidence: float = Field(
         default=1.15,
@@ -55,6 +69,18 @@ class CertificateConfig(BaseModel):
         "looking for the holder's name; 0 turns the name check off",
     )
     name_not_on_document_rejects: bool = False
+    read_budget_px: int = Field(
+        default=1400,
+        ge=0,
+        description="text-line width (at 48 px height) recognised to classify the page and "
+        "find its ID number; 0 turns both off",
+    )
+    type_mismatch_rejects: bool = Field(
+        default=False, description="CERTIFICATE_TYPE_MISMATCH rejects instead of warning"
+    )
+    id_number_mismatch_rejects: bool = Field(
+        default=False, description="ID_NUMBER_MISMATCH rejects instead of warning"
+    )
     # duplicates
     duplicate_max_distance: int = Field(
         default=40, ge=0, le=1024, description="Hamming distance of 1024-bit perceptual hashes"

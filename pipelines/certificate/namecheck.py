@@ -21,7 +21,7 @@ from pipelines.geometry import quad_axes
 from pipelines.idnumber import normalize_name
 from pipelines.ocr import OcrEngine, crop_line
 
-_LINE_HEIGHT = 48  # the recogniser's input height
+LINE_HEIGHT = 48  # the recogniser's input height
 _GAP = 24
 _CHUNK_PX = 640  # recognise at most this much strip per call, so a hit stops early
 
@@ -35,17 +35,17 @@ class NameCheckResult:
     elapsed_ms: float
 
 
-def _strip(crops: Sequence[np.ndarray]) -> np.ndarray:
+def line_strip(crops: Sequence[np.ndarray]) -> np.ndarray:
     parts = []
     for crop in crops:
         h, w = crop.shape[:2]
-        width = max(8, round(w * _LINE_HEIGHT / max(h, 1)))
+        width = max(8, round(w * LINE_HEIGHT / max(h, 1)))
         line = cv2.resize(
             crop,
-            (width, _LINE_HEIGHT),
-            interpolation=cv2.INTER_AREA if h > _LINE_HEIGHT else cv2.INTER_CUBIC,
+            (width, LINE_HEIGHT),
+            interpolation=cv2.INTER_AREA if h > LINE_HEIGHT else cv2.INTER_CUBIC,
         )
-        pad = np.full((_LINE_HEIGHT, _GAP, 3), np.median(line.reshape(-1, 3), axis=0), np.uint8)
+        pad = np.full((LINE_HEIGHT, _GAP, 3), np.median(line.reshape(-1, 3), axis=0), np.uint8)
         parts.extend((line, pad))
     return np.concatenate(parts, axis=1)
 
@@ -87,7 +87,7 @@ def find_name(
         long_side, short_side = max(w, h), max(min(w, h), 1.0)
         chars = estimate_chars(long_side / short_side)
         top = float(np.min(box[:, 1]))
-        measured.append((box, chars, top, long_side * _LINE_HEIGHT / short_side))
+        measured.append((box, chars, top, long_side * LINE_HEIGHT / short_side))
     # 1: lines as long as the name (a field value); 2: label plus name; 3: the rest.
     exact = [m for m in measured if abs(m[1] - n) <= 0.7]
     labelled = [m for m in measured if n + 1.3 < m[1] <= n + 3.8]
@@ -116,7 +116,7 @@ def find_name(
                     crops = [np.rot90(c, 2) for c in crops]
                 rounds += 1
                 lines_read += len(crops)
-                text = "".join(t for t, _ in engine.recognize([_strip(crops)]))
+                text = "".join(t for t, _ in engine.recognize([line_strip(crops)]))
                 if name_in_text(name, text):
                     return NameCheckResult(
                         True, lines_read, int(spent), rounds, (time.perf_counter() - started) * 1000

@@ -9,6 +9,12 @@ from typing import Any, Literal
 
 
 class CertReasonCode(StrEnum):
+    """Every reason a certificate file can get, from the pipeline, the archive reader and
+    the service: one catalogue per document kind, so stored records, the CSV report and the
+    dashboard never translate one code into another."""
+
+    # the file itself
+    EMPTY_FILE = "EMPTY_FILE"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     CORRUPT_IMAGE = "CORRUPT_IMAGE"
@@ -23,6 +29,25 @@ class CertReasonCode(StrEnum):
     BLURRY = "BLURRY"
     DUPLICATE = "DUPLICATE"
     NAME_NOT_ON_DOCUMENT = "NAME_NOT_ON_DOCUMENT"
+    # what the page says against what the file name says
+    TEXT_NOT_FOUND = "TEXT_NOT_FOUND"
+    CERTIFICATE_TYPE_MISMATCH = "CERTIFICATE_TYPE_MISMATCH"
+    ID_NUMBER_MISMATCH = "ID_NUMBER_MISMATCH"
+    # archive members (pipelines.certificate.archive)
+    ARCHIVE_UNSAFE_PATH = "ARCHIVE_UNSAFE_PATH"
+    ARCHIVE_SYMLINK = "ARCHIVE_SYMLINK"
+    ARCHIVE_BAD_NAME = "ARCHIVE_BAD_NAME"
+    ARCHIVE_ENCRYPTED = "ARCHIVE_ENCRYPTED"
+    ARCHIVE_NESTED = "ARCHIVE_NESTED"
+    ARCHIVE_UNSUPPORTED_COMPRESSION = "ARCHIVE_UNSUPPORTED_COMPRESSION"
+    ARCHIVE_MEMBER_TOO_LARGE = "ARCHIVE_MEMBER_TOO_LARGE"
+    ARCHIVE_BOMB = "ARCHIVE_BOMB"
+    ARCHIVE_TOO_LARGE = "ARCHIVE_TOO_LARGE"
+    ARCHIVE_TOO_MANY_FILES = "ARCHIVE_TOO_MANY_FILES"
+    ARCHIVE_MEMBER_CORRUPT = "ARCHIVE_MEMBER_CORRUPT"
+    # the service (ocr_service.services.certificates)
+    PROCESSING_FAILED = "PROCESSING_FAILED"
+    MANUAL_REVIEW_REJECTED = "MANUAL_REVIEW_REJECTED"
 
 
 #: Rejections an automatic fix can cure (rotate, deskew, re-encode, rename).
@@ -44,6 +69,7 @@ class CertReason:
     code: CertReasonCode
     message: str
     detail: Mapping[str, Any] = field(default_factory=dict)
+    warning: bool = False  # told to the unit, does not reject the file
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code.value, "message": self.message}

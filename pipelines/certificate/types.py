@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,12 +24,21 @@ class CertificateTypeTable:
     canonical: tuple[str, ...]
     aliases: dict[str, str]
     ambiguous: dict[str, tuple[str, ...]]
+    #: page type -> its keywords (in the order they are tried) and the file-name types
+    page_types: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
 
     def lookup(self, text: str) -> str | None:
         return self.aliases.get(normalize_type_name(text))
 
     def candidates(self, text: str) -> tuple[str, ...]:
         return self.ambiguous.get(normalize_type_name(text), ())
+
+    def page_type_of(self, canonical: str) -> str | None:
+        """The page type a file-name type belongs to (医师执业证 -> 执业证书)."""
+        for page_type, (_, types) in self.page_types.items():
+            if canonical in types:
+                return page_type
+        return None
 
 
 def _merge(
@@ -38,6 +47,7 @@ def _merge(
     aliases: dict[str, str],
     ambiguous: dict[str, tuple[str, ...]],
     source: str,
+    page_types: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
 ) -> None:
     for name, entry in data.get("types", {}).items():
         if not isinstance(entry, dict) or not isinstance(entry.get("aliases", []), list):
@@ -48,7 +58,15 @@ def _merge(
             aliases[normalize_type_name(str(alias))] = name
     for name, choices in data.get("ambiguous", {}).items():
         ambiguous[normalize_type_name(name)] = tuple(str(c) for c in choices)
-    unknown = set(data) - {"types", "ambiguous"}
+    for name, entry in data.get("page_types", {}).items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("keywords"), list):
+            raise ValueError(f"{source}: [page_types.{name!r}] needs keywords = [...]")
+        if page_types is not None:
+            page_types[name] = (
+                tuple(normalize_type_name(str(k)) for k in entry["keywords"]),
+                tuple(str(t) for t in entry.get("types", [])),
+            )
+    unknown = set(data) - {"types", "ambiguous", "page_types"}
     if unknown:
         raise ValueError(f"{source}: unknown sections {sorted(unknown)}")
 
@@ -59,12 +77,14 @@ def load_certificate_types(extra_file: str | None = None) -> CertificateTypeTabl
     canonical: list[str] = []
     aliases: dict[str, str] = {}
     ambiguous: dict[str, tuple[str, ...]] = {}
+    page_types: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     _merge(
         tomllib.loads(_TABLE.read_text(encoding="utf-8")),
         canonical,
         aliases,
         ambiguous,
         str(_TABLE),
+        page_types,
     )
     if extra_file:
         path = Path(extra_file)
@@ -74,8 +94,9 @@ def load_certificate_types(extra_file: str | None = None) -> CertificateTypeTabl
             aliases,
             ambiguous,
             str(path),
+            page_types,
         )
     for key in list(ambiguous):
         if key in aliases:  # an explicit alias wins over "ambiguous"
             del ambiguous[key]
-    return CertificateTypeTable(tuple(canonical), aliases, ambiguous)
+    return CertificateTypeTable(tuple(canonical), aliases, ambiguous, page_types)

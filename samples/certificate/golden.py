@@ -72,7 +72,7 @@ def cases() -> list[tuple[str, dict, list[str], list[str], dict]]:
         ("blank", {"blank": True}, ["BLANK_PAGE"], [], {}),
         (
             "low_resolution",
-            {"template": "certificate", "width_px": 700},
+            {"template": "certificate", "width_px": 330},
             ["LOW_RESOLUTION"],
             [],
             {},

@@ -42,7 +42,7 @@ def test_cli_over_files_folders_and_zips(tmp_path, good_scan, ocr_engine) -> Non
     assert len(rows) == 5 and rows[0][0] == "序号"
     results = [r[3] for r in rows[1:]]
     assert "" in results and "UPSIDE_DOWN" in results and "DUPLICATE" in ";".join(results)
-    assert any("UNSUPPORTED_FORMAT" in r for r in results)  # the zip-slip member
+    assert any("ARCHIVE_UNSAFE_PATH" in r for r in results)  # the zip-slip member
     fixed = list(fixes.iterdir())
     assert len(fixed) == 1 and fixed[0].suffix == ".jpg"
     assert "汇总" in out.getvalue()

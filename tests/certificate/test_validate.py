@@ -6,6 +6,7 @@ import random
 import struct
 import zlib
 
+import cv2
 import numpy as np
 import pytest
 
@@ -81,12 +82,99 @@ def test_one_degree_passes(ocr_engine) -> None:
 def test_blank_low_resolution_blurry(ocr_engine) -> None:
     data, name, _ = scan(400, blank=True)
     assert codes(validate_certificate(data, name, engine=ocr_engine)) == {C.BLANK_PAGE}
+    # legibility, not page size: a 640 px page of 20 px characters passes ...
     data, name, _ = scan(401, width_px=640, template="certificate", landscape=False)
+    small_page = validate_certificate(data, name, engine=ocr_engine)
+    assert C.LOW_RESOLUTION not in codes(small_page), small_page.to_dict()
+    assert small_page.checks["char_height_px"] > 15
+    # ... a 300 px page of 9 px characters does not, and says what it measured
+    data, name, _ = scan(401, width_px=300, template="certificate", landscape=False)
     low = validate_certificate(data, name, engine=ocr_engine)
-    assert codes(low) == {C.LOW_RESOLUTION}
-    assert low.reasons[0].detail["minimum"] == 1000 and "1000" in low.reasons[0].message
+    assert codes(low) == {C.LOW_RESOLUTION}, low.to_dict()
+    detail = low.reasons[0].detail
+    assert detail["minimum"] == 11 and detail["char_px"] < 11 and "11" in low.reasons[0].message
     data, name, _ = scan(402, blur_sigma=3.5, template="certificate", landscape=False)
     assert C.BLURRY in codes(validate_certificate(data, name, engine=ocr_engine))
+
+
+def test_empty_file_has_its_own_code(ocr_engine) -> None:
+    _, name, _ = scan(101, template="certificate", landscape=False)
+    report = validate_certificate(b"", name, engine=ocr_engine)
+    assert report.reason_codes == ["EMPTY_FILE"] and "重新上传" in report.reasons[0].message
+
+
+def test_pictures_without_text_warn_and_blank_is_never_blurry(ocr_engine) -> None:
+    rng = np.random.default_rng(7)
+    page = np.full((1400, 1000, 3), 245, np.uint8)
+    for _ in range(12):  # colour pictograms: filled circles and squares, no writing
+        x, y, r = (
+            int(rng.integers(100, 900)),
+            int(rng.integers(100, 1300)),
+            int(rng.integers(30, 90)),
+        )
+        colour = tuple(int(c) for c in rng.integers(0, 200, 3))
+        cv2.circle(page, (x, y), r, colour, -1)
+        cv2.rectangle(page, (x - r, y + r + 10), (x + r, y + 2 * r), colour, -1)
+    _, name, _ = scan(101, template="certificate", landscape=False)
+    report = validate_certificate(encode(page), name, engine=ocr_engine)
+    assert report.accepted and report.warning_codes == ["TEXT_NOT_FOUND"], report.to_dict()
+    blank = np.full((1400, 1000, 3), 240, np.uint8)
+    noisy = np.clip(blank + rng.normal(0, 3, blank.shape), 0, 255).astype(np.uint8)
+    assert codes(validate_certificate(encode(noisy), name, engine=ocr_engine)) == {C.BLANK_PAGE}
+
+
+def test_page_type_and_id_number_are_read_from_the_page(ocr_engine) -> None:
+    data, name, spec = scan(700, certificate_type="学位证书", template="certificate")
+    report = validate_certificate(data, name, engine=ocr_engine)
+    assert report.accepted and report.warnings == (), report.to_dict()
+    assert report.checks["page_type"] == "学位证书" and report.checks["page_id_matches"] is True
+    # a 学位证书 uploaded under a 学历证书 name: a warning naming both, or a rejection
+    other = name.replace("学位证书", "学历证书")
+    warned = validate_certificate(data, other, engine=ocr_engine)
+    assert warned.accepted and warned.warning_codes == ["CERTIFICATE_TYPE_MISMATCH"]
+    assert "学历证书" in warned.warnings[0].message and "学位证书" in warned.warnings[0].message
+    strict = CertificateConfig(type_mismatch_rejects=True)
+    assert codes(validate_certificate(data, other, engine=ocr_engine, config=strict)) == {
+        C.CERTIFICATE_TYPE_MISMATCH
+    }
+    # another valid number in the file name than the one printed on the page
+    h = spec.holder
+    body = "110105198001010" + ("02" if h.id_number[15:17] != "02" else "04")
+    from pipelines.idnumber import check_id_number as check
+
+    number = next(body + c for c in "0123456789X" if check(body + c).problem is None)
+    renamed = name.replace(h.id_number, number)
+    mismatch = validate_certificate(data, renamed, engine=ocr_engine)
+    assert "ID_NUMBER_MISMATCH" in mismatch.warning_codes, mismatch.to_dict()
+    assert number not in str(mismatch.to_dict()) and h.id_number not in str(mismatch.to_dict())
+
+
+def test_records_keep_every_stage(good_scan, ocr_engine) -> None:
+    data, name, _ = good_scan
+    stages = validate_certificate(data, name, engine=ocr_engine).checks["stages"]
+    assert list(stages)[:3] == ["check_filename", "format", "decode"]
+    assert stages["resolution"]["limits"] == {"min_char_height_px": 11.0}
+    assert stages["resolution"]["measured"]["char_height_px"] > 11
+    assert all(
+        set(s) == {"passed", "measured", "limits", "reasons", "elapsed_ms"} for s in stages.values()
+    )
+
+
+def test_an_illegible_page_is_not_read(ocr_engine) -> None:
+    class Counting:
+        name = "counting"
+        recognized = 0
+
+        def __getattr__(self, attr: str):
+            return getattr(ocr_engine, attr)
+
+        def recognize(self, crops):
+            Counting.recognized += len(crops)
+            return ocr_engine.recognize(crops)
+
+    data, name, _ = scan(401, width_px=300, template="certificate", landscape=False)
+    report = validate_certificate(data, name, engine=Counting())  # type: ignore[arg-type]
+    assert report.reason_codes == ["LOW_RESOLUTION"] and Counting.recognized == 0
 
 
 def test_name_not_on_document_is_a_warning_unless_configured(ocr_engine) -> None:
@@ -139,7 +227,7 @@ def test_bad_bytes_are_results_not_exceptions(good_scan, ocr_engine) -> None:
     cases = {
         b"GIF89a" + b"\0" * 100: C.UNSUPPORTED_FORMAT,
         b"%PDF-1.7\n" + b"x" * 100: C.UNSUPPORTED_FORMAT,
-        b"": C.UNSUPPORTED_FORMAT,
+        b"": C.EMPTY_FILE,
         data[: len(data) // 2]: C.CORRUPT_IMAGE,
         data[:200]: C.CORRUPT_IMAGE,
         _png_header(30000, 30000): C.CORRUPT_IMAGE,  # 900 MP bomb: refused from its header

@@ -92,7 +92,7 @@ IMAGE_CASES: list[ImageCase] = [
         )
     ],
     ImageCase(
-        "spoof/empty.jpg", UnsupportedFormatError, "UNSUPPORTED_FORMAT", (422, "INVALID_FIELD")
+        "spoof/empty.jpg", UnsupportedFormatError, "EMPTY_FILE", (422, "INVALID_FIELD")
     ),
     ImageCase(
         "spoof/jpeg_magic_then_html.jpg", CorruptImageError, "CORRUPT_IMAGE", (422, "CORRUPT_IMAGE")
