@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # System packages the tests use for real: Redis (Celery broker), PostgreSQL (production
 # database), Debian's Chromium (dashboard browser tests) and CJK fonts (sample generators).
+# The extra CJK faces (WenQuanYi, AR PL) are what samples/id_random draws cards with.
 set -euo pipefail
-packages=(redis-server postgresql chromium fonts-noto-cjk fonts-dejavu-core)
+packages=(redis-server postgresql chromium fonts-noto-cjk fonts-dejavu-core
+  fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-ukai fonts-arphic-uming)
 # promtool (Debian's prometheus package) checks docs/monitoring/alerts.yml; its server never runs.
 packages+=(prometheus)
 missing=()
