@@ -1,7 +1,9 @@
-"""Canary on the embedded default: an ID photo carrying a unique byte string, with a
-unique ID number, leaves no trace in the SQLite file (and its WAL), the data
-directory, the temporary directory or the logs. (The Redis/PostgreSQL variant is in
-test_production.py.)"""
+"""Privacy canary on the embedded default: ID verifications (verified, rejected, locked),
+manual-review submissions, a certificate validation and a batch, with known identities;
+then every stored byte is searched (a logical dump of every table, every file under
+DATA_DIR with the SQLite file and its WAL, new temporary files, the logs) for full
+numbers, birth dates in any written form, full names, any valid GB 11643 number, and a
+marker carried inside the ID photos. (The Redis/PostgreSQL run is in test_production.py.)"""
 
 from __future__ import annotations
 
@@ -9,11 +11,21 @@ import io
 import logging
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy import MetaData, select
+
 from ocr_service.logs import JsonFormatter
+from tests.service.canary import (
+    CERTIFICATE_XFAIL,
+    files_under,
+    scan,
+    send_traffic,
+    table_dump,
+)
 from tests.service.conftest import HEADERS
-from tests.service.support import id_photo_pair, search_tree, with_jpeg_comment
 
 
 def test_canary_embedded(client_for, make_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -28,30 +40,50 @@ def test_canary_embedded(client_for, make_settings, tmp_path) -> None:  # type: 
     before = set(tmp_root.iterdir())
     try:
         client = client_for(make_settings())
-        front, back, name, number = id_photo_pair(20_000 + secrets.randbelow(10_000))
-        marker = b"CANARY-" + secrets.token_hex(12).encode()
-        front, back = with_jpeg_comment(front, marker), with_jpeg_comment(back, marker)
-        for f, b in ((front, back), (back, front)):  # one likely verified, one rejected
-            r = client.post(
-                "/v1/id-verifications",
-                headers=HEADERS,
-                files={"front": ("f.jpg", f, "image/jpeg"), "back": ("b.jpg", b, "image/jpeg")},
-                data={"declared_name": name, "declared_id_number": number},
-            )
-            assert r.status_code == 200, r.text
-            assert number not in r.text
+        traffic = send_traffic(client, 20_000 + secrets.randbelow(10_000))
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            body = client.get(f"/v1/certificate-batches/{traffic.batch_id}", headers=HEADERS)
+            if body.json()["status"] == "completed":
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("batch did not complete")
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
-    needles = [marker, number.encode()]
+
+    runtime = client.app.state.runtime
+    metadata = MetaData()
+    metadata.reflect(runtime.db_engine)
+    with runtime.db_engine.connect() as conn:
+        dump = table_dump(
+            {
+                name: [r._mapping for r in conn.execute(select(table))]
+                for name, table in metadata.tables.items()
+            }
+        )
     data_dir = tmp_path / "data"
     assert (data_dir / "ocr-service.db").exists()
-    assert not search_tree(data_dir, needles)
+    blobs = {**dump, **files_under(data_dir), "logs": log.getvalue().encode()}
     for path in set(tmp_root.iterdir()) - before:
         if path.is_dir():
-            assert not search_tree(path, needles), path
+            blobs.update(files_under(path))
         elif path.is_file():
-            assert not any(n in path.read_bytes() for n in needles), path
-    text = log.getvalue().encode()
-    assert b"/v1/id-verifications" in text
-    assert not [n for n in needles if n in text]
+            blobs[str(path)] = path.read_bytes()
+    assert b"/v1/id-verifications" in blobs["logs"]
+    # the search finds what is there: the control
+    assert scan({"control": traffic.id_people[0].number.encode()}, traffic.id_people)
+
+    id_hits = [h for h in scan(blobs, traffic.id_people) if "GB 11643" not in h]
+    id_hits += [f"{w}: marker" for w, data in blobs.items() if traffic.marker in data]
+    certificate_numbers = {p.number[:6] for p in traffic.certificate_people}
+    stray_numbers = [
+        h for h in scan(blobs, []) if h.rsplit(" ", 1)[-1][:6] not in certificate_numbers
+    ]
+    assert not id_hits, id_hits
+    assert not stray_numbers, stray_numbers
+
+    certificate_hits = scan(blobs, traffic.certificate_people)
+    if certificate_hits:
+        pytest.xfail(f"{CERTIFICATE_XFAIL}: {certificate_hits[:5]}")
