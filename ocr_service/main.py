@@ -27,6 +27,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -352,20 +353,28 @@ def create_app(
             "queue": "embedded" if settings.embedded else "celery",
         }
 
-    @app.get("/livez", tags=["Operations"], summary="200 while the process answers")
+    @app.get(
+        "/livez",
+        tags=["Operations"],
+        response_model=LivenessResponse,
+        summary="200 while the process answers",
+    )
     def livez() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get(
         "/readyz",
         tags=["Operations"],
+        response_model=ReadinessResponse,
         responses=error_responses(503),
-        summary="200 when models are loaded, storage and broker reachable, and not draining",
+        summary="200 when models are loaded, storage and broker reachable, and not draining; "
+        "503 names the problems",
     )
-    def readyz() -> JSONResponse:
+    def readyz() -> dict[str, Any]:
         problems = _readiness_problems(runtime, queue, drain)
-        body = {"status": "ready" if not problems else "not_ready", "problems": problems}
-        return JSONResponse(body, status_code=503 if problems else 200)
+        if problems:
+            raise NotReadyError("not ready: " + ", ".join(problems))
+        return {"status": "ready", "problems": []}
 
     state_collector = metrics.StateCollector(
         session_factory=runtime.session_factory,
@@ -397,6 +406,18 @@ def create_app(
 
 
 _CERT_SLOTS = 2
+
+
+class LivenessResponse(BaseModel):
+    status: str
+
+
+class ReadinessResponse(BaseModel):
+    status: str = Field(description="ready | not_ready")
+    problems: list[str] = Field(
+        description="draining, models_loading, models_failed, storage_unreachable, "
+        "broker_unreachable"
+    )
 
 
 def _certificate_backlog(runtime: Runtime) -> int:

@@ -81,7 +81,7 @@ def test_readiness_and_liveness_are_apart(client) -> None:  # type: ignore[no-un
     client.app.state.drain.start()
     try:
         r = client.get("/readyz")
-        assert r.status_code == 503 and "draining" in r.json()["problems"]
+        assert r.status_code == 503 and "draining" in r.json()["error"]["message"]
         assert client.get("/livez").status_code == 200
         refused = client.get("/v1/certificate-batches/" + "f" * 32, headers=HEADERS)
         assert refused.status_code == 503 and refused.headers["retry-after"]

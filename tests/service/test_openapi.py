@@ -21,6 +21,9 @@ EXPECTED_PATHS = {
     "/v1/certificate-batches/{batch_id}/files/{index}/fixed": {"get"},
     "/v1/certificate-batches/{batch_id}/fixed.zip": {"get"},
     "/healthz": {"get"},
+    "/livez": {"get"},
+    "/readyz": {"get"},
+    "/metrics": {"get"},
 }
 
 
