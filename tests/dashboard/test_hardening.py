@@ -324,3 +324,23 @@ def test_argon2_runs_outside_any_write_transaction(
     assert _post_login(client, "nobody", "wrong password!").status_code == 303
     assert _post_login(client, REVIEWER, PASSWORD).headers["location"] == "/qa"
     assert len(waits) == 2 and max(waits) < 1.0, waits
+
+
+def test_flagged_numbers_are_listed_for_operators(client: TestClient, session_factory) -> None:  # type: ignore[no-untyped-def]
+    from ocr_service.dashboard.queries import today_in
+    from ocr_service.storage import repository as repo
+    from tests.dashboard.conftest import login
+
+    with session_scope(session_factory) as session:
+        repo.flag_number(
+            session,
+            id_number_hash="f" * 64,
+            day=today_in("Asia/Shanghai").isoformat(),
+            masked_id_number="420300********710X",
+            failures=7,
+            now=datetime.now(UTC),
+        )
+    login(client)
+    assert "/qa/flagged-numbers" in client.get("/qa").text
+    page = client.get("/qa/flagged-numbers")
+    assert page.status_code == 200 and "420300********710X" in page.text
