@@ -36,14 +36,14 @@ from pipelines.id_card.fields import (
     parse_back,
     parse_front,
 )
-from pipelines.id_card.layout import FIELD_NAMES_ZH, FIELD_REGIONS
+from pipelines.id_card.layout import FIELD_NAMES_ZH
 from pipelines.id_card.locate import locate_by_text, rectify_region
 from pipelines.id_card.messages import EDGE_ZH, reason, wrong_side_message
 from pipelines.id_card.outline import OutlineResult, detect_card_outline, rectify_card
 from pipelines.id_card.quality import (
     frame_exposure,
     glare_mask,
-    region_pixels,
+    glare_over_fields,
     stroke_sharpness,
     text_lines_contrast,
 )
@@ -255,13 +255,6 @@ def _frame_verdict(
     return reason(ReasonCode.CARD_NOT_FOUND, side), measured
 
 
-def _field_box(view: CardView, name: str) -> tuple[float, float, float, float]:
-    """Where a field is on the upright card, as fractions: from its line when it was
-    read, else from the card layout (both sides share the canonical geometry)."""
-    side = view.reading.side or Side.FRONT
-    return FIELD_REGIONS[side].get(name) or FIELD_REGIONS[Side.FRONT]["id_number"]
-
-
 _WASHED_OUT = 0.3  # share of the card clipped to white beyond which glare is overexposure
 
 
@@ -318,10 +311,8 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         for f in READ_FIELDS[expected]
         if (view.field_scores.get(f) or 0.0) < config.min_field_confidence
     ]
-    glare_shares = {
-        f: round(float(region_pixels(glare, _field_box(view, f)).mean()), 3)
-        for f in READ_FIELDS[expected]
-    }
+    on_fields = glare_over_fields(glare, expected)
+    glare_shares = {f: round(on_fields[f], 3) for f in READ_FIELDS[expected]}
     measured: dict[str, Any] = {
         "confident": False,
         "unread_fields": unread,

@@ -1,39 +1,18 @@
-"""Capture quality of a rectified card: sharpness, exposure and specular glare.
+"""Capture measurements of an upright card: stroke sharpness and ink contrast on its
+text, specular glare per field, and exposure of the whole photo when no card is found.
 
-All measurements are taken on the canonical card image, so thresholds do not
-depend on how large the card was in the photo.
+All are taken on the rectified card image, so thresholds do not depend on how large
+the card was in the photo, and on the text itself, so a light card or a plain
+background does not move them.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-
 import cv2
 import numpy as np
 
-from pipelines.id_card.config import IdCardConfig
 from pipelines.id_card.layout import FIELD_REGIONS, KEY_FIELDS
 from pipelines.id_card.result import Side
-
-
-@dataclass(frozen=True, slots=True)
-class QualityResult:
-    sharpness: float  # variance of the Laplacian
-    brightness: float  # mean luminance 0-255
-    clipped_fraction: float  # share of pixels at full white
-    glare_fraction: float  # share of the card under specular glare
-    glare_fields: dict[str, float] = field(default_factory=dict)  # key field -> share covered
-    elapsed_ms: float = 0.0
-
-    def as_dict(self) -> dict[str, float | dict[str, float]]:
-        return {
-            "sharpness": round(self.sharpness, 1),
-            "brightness": round(self.brightness, 1),
-            "clipped_fraction": round(self.clipped_fraction, 4),
-            "glare_fraction": round(self.glare_fraction, 4),
-            "glare_fields": {k: round(v, 3) for k, v in self.glare_fields.items()},
-        }
 
 
 def glare_mask(card: np.ndarray) -> np.ndarray:
@@ -50,39 +29,13 @@ def glare_mask(card: np.ndarray) -> np.ndarray:
 
 
 def _region_share(mask: np.ndarray, region: tuple[float, float, float, float]) -> float:
-    h, w = mask.shape[:2]
-    x0, y0, x1, y1 = (
-        int(region[0] * w),
-        int(region[1] * h),
-        int(region[2] * w),
-        int(region[3] * h),
-    )
-    patch = mask[y0:y1, x0:x1]
+    patch = region_pixels(mask, region)
     return float(patch.mean()) if patch.size else 0.0
 
 
 def glare_over_fields(mask: np.ndarray, side: Side) -> dict[str, float]:
     """Share of each key field's region that glare covers (card must already be upright)."""
     return {name: _region_share(mask, FIELD_REGIONS[side][name]) for name in KEY_FIELDS[side]}
-
-
-def assess_quality(card: np.ndarray, config: IdCardConfig) -> tuple[QualityResult, np.ndarray]:
-    """Measure the rectified card. Returns the result and the glare mask (for field naming
-    once the card's orientation and side are known)."""
-    started = time.perf_counter()
-    gray = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
-    sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
-    brightness = float(gray.mean())
-    clipped = float((gray >= 250).mean())
-    mask = glare_mask(card)
-    result = QualityResult(
-        sharpness=sharpness,
-        brightness=brightness,
-        clipped_fraction=clipped,
-        glare_fraction=float(mask.mean()),
-        elapsed_ms=(time.perf_counter() - started) * 1000,
-    )
-    return result, mask
 
 
 def frame_exposure(image: np.ndarray) -> tuple[float, float]:

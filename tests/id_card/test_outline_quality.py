@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 
 from pipelines.id_card import IdCardConfig, Side
 from pipelines.id_card.outline import detect_card_outline, order_corners, rectify_card
-from pipelines.id_card.quality import assess_quality, glare_over_fields
+from pipelines.id_card.quality import (
+    glare_mask,
+    glare_over_fields,
+    region_pixels,
+    stroke_sharpness,
+    text_contrast,
+)
 from pipelines.io import decode_image
 from samples.id_card.identities import identities
 from samples.id_card.photo import PhotoSpec, photograph
@@ -78,39 +85,66 @@ def test_order_corners_puts_the_long_edge_first() -> None:
     assert np.linalg.norm(ordered[1] - ordered[0]) > np.linalg.norm(ordered[3] - ordered[0])
 
 
-def test_more_blur_never_raises_sharpness() -> None:
-    scores = [
-        assess_quality(rectified(PhotoSpec(seed=8, background="dark", defocus=sigma)), CONFIG)[
-            0
-        ].sharpness
-        for sigma in (0.0, 1.5, 3.0, 5.0)
-    ]
+def _text_boxes(card: np.ndarray, engine) -> list[np.ndarray]:
+    return [box * (856 / 512) for box in engine.detect(cv2.resize(card, (512, 323)))]
+
+
+def test_more_blur_never_raises_stroke_sharpness(ocr_engine) -> None:
+    sharp = rectified(PhotoSpec(seed=8, background="dark"))
+    boxes = _text_boxes(sharp, ocr_engine)  # the same text regions for every blur level
+    scores = []
+    for sigma in (0.0, 1.5, 3.0, 5.0):
+        card = rectified(PhotoSpec(seed=8, background="dark", defocus=sigma))
+        scores.append(stroke_sharpness(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY), boxes))
     assert scores == sorted(scores, reverse=True)
     assert scores[0] >= CONFIG.min_sharpness > scores[-1]
 
 
-def test_exposure_measurements_follow_gain() -> None:
-    dark, normal = (
-        assess_quality(rectified(PhotoSpec(seed=9, background="wood", gain=gain)), CONFIG)[0]
-        for gain in (0.22, 1.0)
+def test_motion_blur_lowers_stroke_sharpness_though_one_direction_stays_crisp(
+    ocr_engine,
+) -> None:
+    sharp = rectified(PhotoSpec(seed=8, background="dark"))
+    smeared = rectified(PhotoSpec(seed=8, background="dark", motion=30, motion_angle=0))
+    boxes = _text_boxes(sharp, ocr_engine)
+    gray = [cv2.cvtColor(c, cv2.COLOR_BGR2GRAY) for c in (sharp, smeared)]
+    assert stroke_sharpness(gray[0], boxes) >= CONFIG.min_sharpness > stroke_sharpness(
+        gray[1], boxes
     )
-    assert dark.brightness < CONFIG.min_brightness < normal.brightness < CONFIG.max_brightness
 
 
-def test_washed_out_photo_is_overexposed_not_missing(ocr_engine) -> None:
-    image, _ = shoot(PhotoSpec(seed=9, background="wood", gain=1.9, lift=40.0))
+def test_text_contrast_follows_exposure_not_card_brightness() -> None:
+    region = (0.3, 0.78, 0.95, 0.95)  # the number
+    contrasts = {
+        gain: text_contrast(
+            cv2.cvtColor(
+                region_pixels(rectified(PhotoSpec(seed=9, background="wood", gain=gain)), region),
+                cv2.COLOR_BGR2GRAY,
+            )
+        )[0]
+        for gain in (0.07, 1.0, 1.3)
+    }
+    # a bright card in strong light keeps its contrast; the dark photo has lost it
+    assert contrasts[0.07] < CONFIG.min_text_contrast < contrasts[1.3] <= contrasts[1.0] + 40
+
+
+def test_washed_out_photo_is_overexposed_and_a_bright_one_is_fine(ocr_engine) -> None:
     from pipelines.id_card.pipeline import inspect_side
     from pipelines.io import encode_jpeg
 
-    inspection = inspect_side(encode_jpeg(image.pixels), Side.FRONT, ocr_engine, CONFIG)
+    washed, _ = shoot(PhotoSpec(seed=9, background="wood", gain=2.8, lift=90.0))
+    inspection = inspect_side(encode_jpeg(washed.pixels), Side.FRONT, ocr_engine, CONFIG)
     assert [r.code.value for r in inspection.reasons] == ["OVEREXPOSED"]
+    bright, _ = shoot(PhotoSpec(seed=9, background="paper", gain=1.3))
+    inspection = inspect_side(encode_jpeg(bright.pixels), Side.FRONT, ocr_engine, CONFIG)
+    assert inspection.reasons == []
+    assert inspection.measurements["stages"]["capture"]["measured"]["confident"] is True
 
 
 def test_glare_is_located_on_the_field_it_covers() -> None:
     card = rectified(
         PhotoSpec(seed=10, background="dark", glare_field="id_number", glare_strength=1.4)
     )
-    _, mask = assess_quality(card, CONFIG)
+    mask = glare_mask(card)
     fields = glare_over_fields(mask, Side.FRONT)
     # the card may have been rectified upside down; glare sits on the number either way
     flipped = glare_over_fields(mask[::-1, ::-1], Side.FRONT)
