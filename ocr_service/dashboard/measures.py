@@ -31,94 +31,81 @@ def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
-def id_side_checks(m: Mapping[str, Any], cfg: IdCardConfig) -> list[Check]:
-    """One side of an ID verification: blur, exposure, glare, card area, orientation."""
+_PATH_ZH = {"contour": "证件轮廓", "text": "文字定位"}
+
+
+def _stage(m: Mapping[str, Any], name: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    record = (m.get("stages") or {}).get(name) or {}
+    return record.get("measured") or {}, record.get("limits") or {}
+
+
+def id_side_checks(m: Mapping[str, Any], cfg: IdCardConfig | None = None) -> list[Check]:
+    """One side of an ID verification, from the stage records stored with it: each value
+    beside the limit that was in force when it was measured (not today's setting).
+
+    A capture check only rejects when a key field could not be read with confidence,
+    so a value outside its limit on a side whose fields were read is informative."""
+    read, _ = _stage(m, "read")
+    capture, limits = _stage(m, "capture")
     rows: list[Check] = []
-    if (v := _num(m.get("sharpness"))) is not None:
+    if read.get("path"):
+        rows.append(Check("path", "定位方式", _PATH_ZH.get(read["path"], read["path"]), "—", None))
+    scores = read.get("field_scores")
+    if isinstance(scores, Mapping) and scores and "min_field_confidence" in limits:
+        lowest_field, lowest = min(
+            ((k, _num(v) or 0.0) for k, v in scores.items()), key=lambda kv: kv[1]
+        )
+        limit = float(limits["min_field_confidence"])
         rows.append(
             Check(
-                "sharpness",
-                "清晰度（拉普拉斯方差）",
-                _fmt(v, 1),
-                f"≥ {cfg.min_sharpness:g}",
-                v >= cfg.min_sharpness,
+                "field_confidence",
+                f"关键字段识别置信度（最低：{lowest_field}）",
+                _fmt(lowest, 3),
+                f"≥ {limit:g}",
+                lowest >= limit,
             )
         )
-    brightness = _num(m.get("brightness"))
-    if brightness is None:
-        brightness = _num(m.get("frame_brightness"))
-    if brightness is not None:
-        rows.append(
-            Check(
-                "brightness",
-                "亮度（平均灰度）",
-                _fmt(brightness, 1),
-                f"{cfg.min_brightness:g} – {cfg.max_brightness:g}",
-                cfg.min_brightness <= brightness <= cfg.max_brightness,
-            )
-        )
-    clipped = _num(m.get("clipped_fraction"))
-    if clipped is None:
-        clipped = _num(m.get("frame_clipped_fraction"))
-    if clipped is not None:
-        rows.append(
-            Check(
-                "clipped_fraction",
-                "过曝像素占比",
-                f"{clipped:.1%}",
-                f"≤ {cfg.max_clipped_fraction:.0%}",
-                clipped <= cfg.max_clipped_fraction,
-            )
-        )
-    if (v := _num(m.get("glare_fraction"))) is not None:
-        rows.append(
-            Check(
-                "glare_fraction",
-                "反光面积占比",
-                f"{v:.1%}",
-                f"< {cfg.glare_card_fraction:.0%}",
-                v < cfg.glare_card_fraction,
-            )
-        )
-    fields = m.get("glare_fields")
-    if isinstance(fields, Mapping) and fields:
+    for key, label, limit_key, digits in (
+        ("sharpness", "文字笔画清晰度", "min_sharpness", 3),
+        ("text_contrast", "文字对比度（灰阶）", "min_text_contrast", 1),
+    ):
+        if (v := _num(capture.get(key))) is not None and limit_key in limits:
+            limit = float(limits[limit_key])
+            rows.append(Check(key, label, _fmt(v, digits), f"≥ {limit:g}", v >= limit))
+    fields = capture.get("glare_fields")
+    if isinstance(fields, Mapping) and fields and "glare_field_fraction" in limits:
         worst_field, worst = max(
             ((k, _num(v) or 0.0) for k, v in fields.items()), key=lambda kv: kv[1]
         )
+        limit = float(limits["glare_field_fraction"])
         rows.append(
             Check(
                 "glare_fields",
                 f"关键字段反光（最大：{worst_field}）",
                 f"{worst:.1%}",
-                f"< {cfg.glare_field_fraction:.0%}",
-                worst < cfg.glare_field_fraction,
+                f"< {limit:.0%}",
+                worst < limit,
             )
         )
-    if (v := _num(m.get("card_area_fraction"))) is not None:
+    if (v := _num(read.get("card_long_edge_px"))) is not None and "min_card_width_px" in limits:
+        limit = float(limits["min_card_width_px"])
         rows.append(
-            Check(
-                "card_area_fraction",
-                "证件面积占比",
-                f"{v:.1%}",
-                f"≥ {cfg.min_card_area_fraction:.0%}",
-                v >= cfg.min_card_area_fraction,
-            )
+            Check("card_long_edge_px", "证件长边（像素）", _fmt(v, 0), f"≥ {limit:g}", v >= limit)
         )
-    if (v := _num(m.get("card_long_edge_px"))) is not None:
-        rows.append(
-            Check(
-                "card_long_edge_px",
-                "证件长边（像素）",
-                _fmt(v, 0),
-                f"≥ {cfg.min_card_width_px}",
-                v >= cfg.min_card_width_px,
-            )
-        )
-    if (v := _num(m.get("orientation_degrees"))) is not None:
+    if (v := _num(read.get("orientation_degrees"))) is not None:
         rows.append(Check("orientation_degrees", "证件方向（顺时针）", f"{v:.0f}°", "—", None))
-    if m.get("cut_edges"):
+    if capture.get("cut_edges"):
         rows.append(
-            Check("cut_edges", "超出画面的边", "、".join(map(str, m["cut_edges"])), "无", False)
+            Check(
+                "cut_edges", "超出画面的边", "、".join(map(str, capture["cut_edges"])), "无", False
+            )
+        )
+    if (v := _num(capture.get("frame_brightness"))) is not None:
+        rows.append(Check("frame_brightness", "整图亮度（未找到证件）", _fmt(v, 1), "—", None))
+    passed = ((m.get("stages") or {}).get("capture") or {}).get("passed")
+    if passed is not None:
+        rows.append(
+            Check("capture", "采集判定", "通过" if passed else "未通过", "关键字段可读", passed)
         )
     return rows
 

@@ -212,29 +212,43 @@ def test_cursor_round_trip_and_garbage() -> None:
 
 
 def test_id_measurements_against_thresholds() -> None:
-    cfg = IdCardConfig()
-    rows = {
-        c.key: c
-        for c in id_side_checks(
-            {
-                "sharpness": 42.0,
-                "brightness": 120.0,
-                "clipped_fraction": 0.01,
-                "glare_fraction": 0.2,
-                "glare_fields": {"name": 0.5, "id_number": 0.0},
-                "card_area_fraction": 0.3,
+    stages = {
+        "read": {
+            "passed": True,
+            "measured": {
+                "path": "text",
+                "field_scores": {"name": 0.62, "id_number": 0.99},
                 "card_long_edge_px": 900,
                 "orientation_degrees": 180,
             },
-            cfg,
-        )
+            "limits": {},
+        },
+        "capture": {
+            "passed": False,
+            "measured": {
+                "sharpness": 0.21,
+                "text_contrast": 140.0,
+                "glare_fields": {"name": 0.5, "id_number": 0.0},
+            },
+            # the limits in force when the photo was judged, not today's settings
+            "limits": {
+                "min_field_confidence": 0.85,
+                "min_sharpness": 0.3,
+                "min_text_contrast": 60.0,
+                "glare_field_fraction": 0.2,
+                "min_card_width_px": 480,
+            },
+        },
     }
-    assert rows["sharpness"].ok is False and rows["sharpness"].limit == f"≥ {cfg.min_sharpness:g}"
-    assert rows["brightness"].ok and rows["card_area_fraction"].ok and rows["card_long_edge_px"].ok
-    assert rows["glare_fraction"].ok is False and rows["glare_fields"].ok is False
+    rows = {c.key: c for c in id_side_checks({"stages": stages}, IdCardConfig())}
+    assert rows["sharpness"].ok is False and rows["sharpness"].limit == "≥ 0.3"
+    assert rows["text_contrast"].ok and rows["card_long_edge_px"].ok
+    assert rows["glare_fields"].ok is False and "name" in rows["glare_fields"].label
+    assert rows["field_confidence"].ok is False and "name" in rows["field_confidence"].label
+    assert rows["path"].value == "文字定位" and rows["path"].ok is None
     assert rows["orientation_degrees"].ok is None and rows["orientation_degrees"].value == "180°"
-    # no outline found: the frame's exposure stands in
-    assert id_side_checks({"frame_brightness": 30.0}, cfg)[0].ok is False
+    assert rows["capture"].ok is False
+    assert id_side_checks({}, IdCardConfig()) == []
 
 
 def test_certificate_measurements_against_thresholds() -> None:
