@@ -156,6 +156,7 @@ def _seed(live: Live, api: httpx.Client) -> None:
     for n in range(2):
         response = api.post(
             "/v1/id-verifications",
+            headers={"X-End-User": f"candidate-{n}"},  # one pending submission each
             data={
                 "declared_name": f"李{n}四",
                 "declared_id_number": f"E1234567{n}",
