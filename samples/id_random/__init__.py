@@ -1,0 +1,1 @@
+"""A second, independent generator of resident-ID-card photos with ground truth (see generate)."""

@@ -211,7 +211,7 @@ def defect_shot(category: str, rng: random.Random, max_side: int | None, art: Ca
     s = replace(s, tilt=min(s.tilt, 25))
     if category == "blurry":
         if rng.random() < 0.5:
-            return replace(s, defocus_mm=rng.uniform(0.45, 0.8))
+            return replace(s, defocus_mm=rng.uniform(0.55, 0.9))
         return replace(s, motion_mm=rng.uniform(3.0, 5.5), motion_angle=rng.uniform(0, 180))
     if category == "glare":
         return replace(s, glare_field=rng.choice(("name", "id_number")), hand=False,
