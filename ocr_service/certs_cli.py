@@ -2,7 +2,8 @@
 
 Files, folders (recursively) and zip archives; a progress bar, a summary table,
 ``--report out.csv`` (UTF-8 with BOM, opens in Excel) and ``--fix DIR`` (writes a
-corrected copy of each file rejected only for orientation, skew or size). Returns
+corrected copy of each file rejected only for orientation, skew or size). Files are
+checked in a process pool using every core (models loaded once per process). Returns
 exit code 1 if anything was rejected, else 0.
 """
 
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ocr_service.services.certificate_checks import CheckPool, resolve_processes
 from pipelines.certificate import (
     CertificateConfig,
     CertificateReport,
@@ -28,7 +30,7 @@ from pipelines.certificate import (
 )
 from pipelines.certificate.archive import ArchiveMember, InvalidArchiveError, iter_archive
 from pipelines.certificate.result import CertificateReport as _Report
-from pipelines.ocr import OcrEngine
+from pipelines.ocr import OcrConfig, OcrEngine, create_engine
 
 _SKIP = {".ds_store", "thumbs.db", "desktop.ini"}
 
@@ -59,6 +61,12 @@ def _items(paths: list[Path], console: Console) -> Iterator[_Item]:
             console.print(f"[red]找不到 {path}[/red]")
 
 
+def _data(item: _Item) -> bytes:
+    if isinstance(item.load, ArchiveMember):
+        return item.load.data or b""
+    return Path(str(item.load)).read_bytes()
+
+
 def _refused(member: ArchiveMember) -> CertificateReport:
     assert member.refusal is not None
     return _Report(
@@ -79,45 +87,67 @@ def validate_certs_command(
     *,
     report: Path | None,
     fix_dir: Path | None,
-    engine: OcrEngine,
+    engine: OcrEngine | None = None,
     config: CertificateConfig | None = None,
     console: Console | None = None,
+    ocr_config: OcrConfig | None = None,
+    processes: int | None = None,
 ) -> int:
-    """Validate every file under ``paths``; 1 if anything was rejected, else 0."""
+    """Validate every file under ``paths``; 1 if anything was rejected, else 0.
+
+    ``processes``: files are checked in a process pool of this size (0: one per core),
+    each process loading the models once; None checks inline with ``engine`` when one is
+    given, else uses every core."""
     config = config or CertificateConfig()
     console = console or Console()
     items = list(_items(paths, console))
+    count = resolve_processes(processes if processes is not None else (1 if engine else 0))
+    pool = CheckPool(ocr_config or OcrConfig(), count) if count > 1 else None
+    if pool is None and engine is None:
+        engine = create_engine(ocr_config or OcrConfig())
     reports: list[CertificateReport] = []
     labels: list[str] = []
     keep: dict[int, bytes] = {}
-    with Progress(
-        TextColumn("[bold]核验证书"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
-        task = progress.add_task("", total=len(items))
+
+    def jobs() -> Iterator[tuple[bytes, str]]:
         for item in items:
-            progress.update(task, description=item.label[-40:])
-            if isinstance(item.load, ArchiveMember):
-                member = item.load
-                if member.refusal is not None:
-                    result = _refused(member)
-                    data = None
+            if not (isinstance(item.load, ArchiveMember) and item.load.refusal is not None):
+                yield _data(item), item.filename
+
+    def checked() -> Iterator[CertificateReport]:
+        if pool is not None:
+            yield from pool.validate_all(jobs(), config)
+            return
+        assert engine is not None
+        for data, filename in jobs():
+            yield validate_certificate(data, filename, engine=engine, config=config)
+
+    try:
+        with Progress(
+            TextColumn("[bold]核验证书"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("", total=len(items))
+            results = checked()
+            for item in items:
+                progress.update(task, description=item.label[-40:])
+                if isinstance(item.load, ArchiveMember) and item.load.refusal is not None:
+                    result = _refused(item.load)
                 else:
-                    data = member.data or b""
-                    result = validate_certificate(data, item.filename, engine=engine, config=config)
-            else:
-                data = Path(str(item.load)).read_bytes()
-                result = validate_certificate(data, item.filename, engine=engine, config=config)
-            if result.fixable and data is not None:
-                keep[len(reports)] = data
-            reports.append(result)
-            labels.append(item.label)
-            progress.advance(task)
+                    result = next(results)
+                    if result.fixable:
+                        keep[len(reports)] = _data(item)
+                reports.append(result)
+                labels.append(item.label)
+                progress.advance(task)
+    finally:
+        if pool is not None:
+            pool.close()
     reports = mark_duplicates(reports, config)
 
     fixed = 0
@@ -126,7 +156,7 @@ def validate_certs_command(
         for i, data in keep.items():
             if not reports[i].fixable:  # a duplicate since
                 continue
-            out = fix_certificate(data, reports[i], engine=engine, config=config)
+            out = fix_certificate(data, reports[i], config=config)
             if out is None:
                 continue
             target = fix_dir / Path(out.filename).name

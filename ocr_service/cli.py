@@ -282,15 +282,15 @@ def validate_certs(
 ) -> None:
     """Validate certificate scans; exit 1 if anything was rejected."""
     from ocr_service.certs_cli import validate_certs_command
-    from pipelines.ocr import create_engine
 
     settings = _settings()
-    code = validate_certs_command(
+    code = validate_certs_command(  # a process pool over every core (OCR_SERVICE_CERT_PROCESSES)
         paths,
         report=report,
         fix_dir=fix,
-        engine=create_engine(settings.ocr),
         config=settings.certificate,
+        ocr_config=settings.ocr,
+        processes=settings.cert_processes,
     )
     raise typer.Exit(code)
 

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     broker_visibility_timeout_s: int = Field(600, ge=5)
     worker_concurrency: int = Field(1, ge=1)
     review_retention_days: int = Field(30, ge=1, description="manual-review images kept at most")
+    cert_processes: int = Field(
+        0, ge=0, description="certificate-checking processes (models loaded once each); 0: per core"
+    )
+    cert_retention_days: int = Field(
+        30, ge=1, description="certificate uploads, previews and fixed files kept at most"
+    )
     review_max_pending: int = Field(
         10_000, ge=1, description="manual-review submissions pending in total (429 beyond)"
     )

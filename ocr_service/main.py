@@ -50,6 +50,7 @@ from ocr_service.queue.jobs import WorkerContext
 from ocr_service.queue.sweeper import Sweeper, sweep_once
 from ocr_service.runtime import Runtime
 from ocr_service.services.access import Authenticator, RateLimiter
+from ocr_service.services.certificate_checks import close_worker_context
 from ocr_service.storage import repository as repo
 from ocr_service.storage.db import session_scope
 from pipelines.ocr import OcrEngine
@@ -198,15 +199,10 @@ def _build_queue(runtime: Runtime, ops: OpsConfig) -> Any:
     cert_times = ServiceTimes(ops.service_time_window, ops.initial_cert_service_s)
     if settings.embedded:
         from ocr_service.queue.embedded import EmbeddedQueue
+        from ocr_service.services.certificate_checks import certificate_processes, worker_context
 
         def context() -> WorkerContext:
-            return WorkerContext(
-                settings=settings,
-                engine=runtime.engine.get(),
-                session_factory=runtime.session_factory,
-                store=runtime.store,
-                keys=runtime.keys,
-            )
+            return worker_context(runtime)
 
         return EmbeddedQueue(
             context,
@@ -214,6 +210,7 @@ def _build_queue(runtime: Runtime, ops: OpsConfig) -> Any:
             id_deadline_s=ops.id_deadline_s,
             id_times=id_times,
             cert_times=cert_times,
+            cert_workers=certificate_processes(runtime),
         )
     from ocr_service.queue.celery_app import CeleryQueue
 
@@ -304,6 +301,7 @@ def create_app(
             if sweeper is not None:
                 sweeper.stop()
             queue.close()
+            close_worker_context(runtime)
             runtime.db_engine.dispose()
 
     app = FastAPI(

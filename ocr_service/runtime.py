@@ -73,6 +73,7 @@ class EngineHolder:
         )
         self.ready = threading.Event()
         self.error: BaseException | None = None
+        self.injected = engine is not None  # an injected engine cannot go to other processes
         if engine is not None:
             self.ready.set()
 

@@ -160,16 +160,12 @@ def redis_client(url: str) -> Any:
 
 def build_worker_context(settings: Settings) -> WorkerContext:
     from ocr_service.runtime import Runtime
+    from ocr_service.services.certificate_checks import worker_context
 
     runtime = Runtime.build(settings.model_copy(update={"auto_migrate": False}))
     runtime.engine.load()
-    return WorkerContext(
-        settings=settings,
-        engine=runtime.engine.get(),
-        session_factory=runtime.session_factory,
-        store=runtime.store,
-        keys=runtime.keys,
-    )
+    # inline: a Celery child is already one process of Celery's own pool
+    return worker_context(runtime, inline=True)
 
 
 # payload encryption --------------------------------------------------------------

@@ -48,8 +48,10 @@ class EmbeddedQueue:
         id_deadline_s: float | None = None,
         id_times: ServiceTimes | None = None,
         cert_times: ServiceTimes | None = None,
+        cert_workers: int = 1,
     ) -> None:
         self._context = context
+        self._cert_workers = max(1, cert_workers)  # one thread per certificate process
         self._ids: queue.Queue[Any] = queue.Queue(maxsize=max_pending_ids)
         self._certs: queue.Queue[Any] = queue.Queue()
         self._queued: set[str] = set()
@@ -68,7 +70,10 @@ class EmbeddedQueue:
             self._started = True
             self._threads = [
                 threading.Thread(target=self._run_ids, name="ocr-id-worker", daemon=True),
-                threading.Thread(target=self._run_certs, name="ocr-cert-worker", daemon=True),
+                *(
+                    threading.Thread(target=self._run_certs, name=f"ocr-cert-{i}", daemon=True)
+                    for i in range(self._cert_workers)
+                ),
             ]
             for thread in self._threads:
                 thread.start()
@@ -129,7 +134,8 @@ class EmbeddedQueue:
         if self._started:
             self._stopping.set()
             self._ids.put(_STOP)
-            self._certs.put(_STOP)
+            for _ in range(self._cert_workers):
+                self._certs.put(_STOP)
             deadline = time.monotonic() + timeout
             for thread in self._threads:
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))

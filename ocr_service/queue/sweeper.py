@@ -1,14 +1,16 @@
 """The sweeper: re-enqueues jobs a lost message or a dead worker left behind, and
-deletes manual-review images past their retention. Runs as a daemon thread in
+deletes manual-review images and certificate files past their retention. Runs as a daemon thread in
 every ``serve`` and ``worker`` process; a conditional update makes sure that
 only one sweeper re-enqueues a given job per timeout."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from ocr_service.config import Settings
 from ocr_service.storage import repository as repo
@@ -56,7 +58,79 @@ def sweep_once(
                 )
         store.delete_dir(image_dir)
         expired += 1
-    return {"requeued": len(stale), "expired_reviews": expired}
+    files = sweep_certificate_files(
+        settings=settings, session_factory=session_factory, store=store, now=now
+    )
+    return {"requeued": len(stale), "expired_reviews": expired, **files}
+
+
+def sweep_certificate_files(
+    *,
+    settings: Settings,
+    session_factory: SessionFactory,
+    store: FileStore,
+    now: datetime,
+) -> dict[str, int]:
+    """Retention for certificate files (they carry names and ID numbers printed on the
+    certificates): uploads, previews and fixed files older than ``cert_retention_days``
+    are deleted, and the folder of a batch whose upload failed (no batch row) once it is
+    older than the queued timeout.
+
+    The files on disk drive it, not the rows: a deletion that fails (a busy file, a
+    permission problem) leaves the file where the next sweep finds it again, so it is
+    retried every round until it goes, and an orphan left by an aborted upload is found
+    the same way. The rows' paths are cleared so nothing points at a deleted file."""
+    cutoff = (now - timedelta(days=settings.cert_retention_days)).timestamp()
+    orphan_cutoff = (now - timedelta(seconds=settings.job_queued_timeout_s)).timestamp()
+    deleted = failed = 0
+    batches = store.root / "batches"
+    folders = sorted(p for p in batches.iterdir() if p.is_dir()) if batches.is_dir() else []
+    for folder in folders:
+        old_folder = _mtime(folder) < orphan_cutoff  # never race a batch being uploaded
+        orphan = False
+        if old_folder:
+            with session_scope(session_factory) as session:
+                orphan = not repo.batch_exists(session, batch_id=folder.name)
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and (orphan or _mtime(path) < cutoff):
+                ok = _unlink(path)
+                deleted += ok
+                failed += not ok
+        if old_folder:
+            with contextlib.suppress(OSError):  # only once empty
+                folder.rmdir()
+    singles = store.single_dir()
+    for path in sorted(singles.iterdir()) if singles.is_dir() else []:
+        if path.is_file() and _mtime(path) < cutoff:
+            ok = _unlink(path)
+            deleted += ok
+            failed += not ok
+    with session_scope(session_factory) as session:
+        forgotten = repo.forget_certificate_files(
+            session, before=now - timedelta(days=settings.cert_retention_days)
+        )
+    if deleted or failed:
+        log.info(
+            "certificate files past retention",
+            extra={"deleted": deleted, "failed": failed, "rows_cleared": forgotten},
+        )
+    return {"certificate_files_deleted": deleted, "certificate_files_failed": failed}
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")  # gone meanwhile: nothing to do
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        log.warning("could not delete a certificate file; retried next sweep", exc_info=True)
+        return False
+    return True
 
 
 class Sweeper:

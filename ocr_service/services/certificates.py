@@ -12,27 +12,22 @@ from ocr_service import metrics
 from ocr_service.api.uploads import FilePart, FileSink, ParsedForm
 from ocr_service.errors import ValidationFailedError
 from ocr_service.queue import TaskQueue
-from ocr_service.queue.jobs import WorkerContext, build_certificate_record
 from ocr_service.runtime import Runtime
+from ocr_service.services.certificate_checks import (
+    build_certificate_record,
+    clear_fixed_filename,
+    report_from_record,
+    worker_context,
+)
 from ocr_service.storage import repository as repo
 from ocr_service.storage.db import session_scope
 from ocr_service.storage.files import new_id
-from ocr_service.storage.tables import Record
-
-
-def worker_context(runtime: Runtime) -> WorkerContext:
-    return WorkerContext(
-        settings=runtime.settings,
-        engine=runtime.engine.get(timeout=0),
-        session_factory=runtime.session_factory,
-        store=runtime.store,
-        keys=runtime.keys,
-    )
 
 
 def validate_single(runtime: Runtime, *, data: bytes, filename: str, source: str) -> dict[str, Any]:
     """Validate one file now (in the calling thread), record it, and answer the report."""
     record_id = new_id()
+    runtime.engine.get(timeout=0)  # 503 while models load
     ctx = worker_context(runtime)
     fields = build_certificate_record(
         ctx,
@@ -91,6 +86,8 @@ def create_batch(
 ) -> dict[str, Any]:
     """Turn uploaded parts (already on disk) into job rows, commit, then enqueue."""
     from pipelines.certificate.archive import iter_archive
+    from pipelines.certificate.messages import reason
+    from pipelines.certificate.result import CertReasonCode
 
     seal = runtime.keys.review_images
     files: list[repo.NewBatchFile] = []
@@ -115,7 +112,7 @@ def create_batch(
                 refusal = (
                     member.refusal.to_dict()
                     if member.refusal
-                    else {"code": "UNSUPPORTED_FORMAT", "message": "压缩包中的该文件无法读取"}
+                    else reason(CertReasonCode.ARCHIVE_MEMBER_CORRUPT).to_dict()
                 )
             else:
                 stored = runtime.store.write(runtime.store.new_batch_upload(batch_id), member.data)
@@ -191,29 +188,6 @@ def _public(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"code": r["code"], "message": r.get("message", "")} for r in reasons]
 
 
-def report_from_record(record: Record, filename: str) -> Any:
-    from pipelines.certificate.result import CertificateReport, CertReason, CertReasonCode
-
-    def reason(d: dict[str, Any]) -> CertReason:
-        try:
-            code = CertReasonCode(d["code"])
-        except ValueError:
-            code = CertReasonCode.CORRUPT_IMAGE  # PROCESSING_FAILED has no pipeline code
-        return CertReason(code, d.get("message", ""), d.get("detail") or {})
-
-    return CertificateReport(
-        filename=filename,
-        status="accepted" if record.status == "accepted" else "rejected",
-        reasons=tuple(reason(d) for d in record.reasons),
-        warnings=tuple(reason(d) for d in record.warnings),
-        checks=record.checks,
-        fingerprint=record.fingerprint,
-        fixable=bool(record.fixed_path),
-        timings_ms={},
-        masked_filename=record.filename or "",
-    )
-
-
 def batch_report_csv(runtime: Runtime, *, batch_id: str, source: str) -> bytes | None:
     """The batch's report as CSV (UTF-8 with BOM, for Excel), via the pipeline's writer."""
     from pipelines.certificate.report import write_report_csv
@@ -242,8 +216,10 @@ def fixed_file(
         row = repo.get_batch_file(session, batch_id=batch_id, index=index)
         if row is None or row[1] is None or not row[1].fixed_path:
             return None
-        record = row[1]
-        name, path = record.fixed_filename or f"{index}.jpg", record.fixed_path
+        job, record = row
+        uploaded = runtime.keys.review_images.decrypt(job.filename.encode()).decode()
+        name = clear_fixed_filename(uploaded, runtime.settings.certificate, f"{index}.jpg")
+        path = record.fixed_path
     assert path is not None
     return name, runtime.store.read(path)
 
@@ -252,10 +228,19 @@ def fixed_zip(runtime: Runtime, *, batch_id: str, source: str) -> bytes | None:
     with session_scope(runtime.session_factory) as session:
         if repo.get_batch(session, batch_id=batch_id, source=source) is None:
             return None
+        seal = runtime.keys.review_images
         items = [
-            (r.batch_index, r.fixed_filename, r.fixed_path)
-            for r in repo.batch_records(session, batch_id=batch_id)
-            if r.fixed_path
+            (
+                record.batch_index,
+                clear_fixed_filename(
+                    seal.decrypt(job.filename.encode()).decode(),
+                    runtime.settings.certificate,
+                    f"{record.batch_index}.jpg",
+                ),
+                record.fixed_path,
+            )
+            for job, record in repo.list_batch_files(session, batch_id=batch_id)
+            if record is not None and record.fixed_path
         ]
     buffer = io.BytesIO()
     seen: set[str] = set()

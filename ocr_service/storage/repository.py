@@ -650,6 +650,33 @@ def count_locked_numbers(session: Session, *, since: datetime) -> int:
     )
 
 
+def forget_certificate_files(session: Session, *, before: datetime) -> int:
+    """Clear the stored paths of certificate uploads, previews and fixed files created
+    before ``before`` (retention; the sweeper deletes the files themselves)."""
+    records = session.execute(
+        update(Record)
+        .where(
+            Record.kind == "certificate",
+            Record.created_at < before,
+            or_(Record.preview_path.is_not(None), Record.fixed_path.is_not(None)),
+        )
+        .values(preview_path=None, fixed_path=None)
+    )
+    uploads = session.execute(
+        update(BatchFile)
+        .where(
+            BatchFile.stored_path.is_not(None),
+            BatchFile.batch_id.in_(select(Batch.id).where(Batch.created_at < before)),
+        )
+        .values(stored_path=None)
+    )
+    return int(records.rowcount or 0) + int(uploads.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def batch_exists(session: Session, *, batch_id: str) -> bool:
+    return session.get(Batch, batch_id) is not None
+
+
 def claim_batch_finalization(session: Session, *, batch_id: str, now: datetime) -> bool:
     """True for exactly one caller once every file of the batch is terminal."""
     remaining = session.scalar(
