@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ocr_service.calibration_cli import calibrate_command
 from ocr_service.config import Settings
 from ocr_service.dashboard.cli import create_reviewer_command
 
@@ -305,6 +306,7 @@ def _session_factory(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 app.command("create-reviewer")(create_reviewer_command)
+app.command("calibrate")(calibrate_command)
 
 
 @app.command("create-api-key")

@@ -21,11 +21,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from ocr_service.dashboard.config import DashboardConfig
 from ocr_service.ops_config import OpsConfig
+from ocr_service.thresholds import (
+    CalibrationConfig,
+    LoadedThresholds,
+    ThresholdsFileSource,
+    take_loaded,
+)
 from pipelines.certificate.config import CertificateConfig
 from pipelines.id_card.config import IdCardConfig
 from pipelines.ocr import OcrConfig
@@ -133,6 +144,47 @@ class Settings(BaseSettings):
     certificate: CertificateConfig = Field(default_factory=CertificateConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+
+    # the thresholds file this object was built with (ocr_service.thresholds)
+    _thresholds: LoadedThresholds = PrivateAttr(default_factory=LoadedThresholds)
+    _thresholds_generation: int = PrivateAttr(default=0)
+    _thresholds_reloaded: tuple[int, Settings] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # code > environment > calibration thresholds file > defaults
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+            ThresholdsFileSource(settings_cls),
+        )
+
+    def model_post_init(self, context: Any, /) -> None:
+        from ocr_service.thresholds import generation
+
+        self._thresholds = take_loaded()
+        self._thresholds_generation = generation()
+
+    @property
+    def thresholds(self) -> LoadedThresholds:
+        """The calibration file these settings read, and where each threshold came from."""
+        return self._thresholds
+
+    @property
+    def thresholds_file(self) -> Path:
+        from ocr_service.thresholds import thresholds_path
+
+        return thresholds_path(self.data_dir, self.calibration.thresholds_file)
 
     @field_validator("api_keys", "trusted_proxies", mode="before")
     @classmethod

@@ -53,6 +53,7 @@ from ocr_service.services.access import Authenticator, RateLimiter
 from ocr_service.services.certificate_checks import close_worker_context
 from ocr_service.storage import repository as repo
 from ocr_service.storage.db import session_scope
+from ocr_service.thresholds import install_reload_signal
 from pipelines.ocr import OcrEngine
 
 log = logging.getLogger("ocr_service.http")
@@ -272,6 +273,7 @@ def create_app(
             ),
             _CERT_SLOTS,
         )
+        install_reload_signal()  # SIGHUP: re-read the calibrated thresholds file
         if not runtime.engine.ready.is_set():
             threading.Thread(
                 target=_load_quietly, args=(runtime,), name="ocr-model-loader", daemon=True

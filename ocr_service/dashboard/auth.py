@@ -60,10 +60,21 @@ def check_password_rules(password: str) -> None:
         raise ReviewerError(f"password: at most {MAX_PASSWORD_LENGTH} characters")
 
 
+ROLES = ("reviewer", "operator")
+
+
 def create_reviewer(
-    session: Session, name: str, password: str, *, now: datetime | None = None
+    session: Session,
+    name: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    role: str = "reviewer",
 ) -> Reviewer:
-    """Add a reviewer account (``ocr-service create-reviewer NAME``)."""
+    """Add a reviewer account (``ocr-service create-reviewer NAME``); an ``operator`` may
+    also apply calibrated thresholds."""
+    if role not in ROLES:
+        raise ReviewerError(f"role: one of {', '.join(ROLES)}")
     name = name.strip()
     if not name or len(name) > 100 or any(c.isspace() and c != " " for c in name):
         raise ReviewerError("name: 1-100 characters, no tabs or line breaks")
@@ -75,6 +86,7 @@ def create_reviewer(
         password_hash=hash_password(password),
         created_at=now or datetime.now(UTC),
         failed_logins=0,
+        role=role,
     )
     session.add(reviewer)
     session.flush()
@@ -250,6 +262,7 @@ class ReviewerIdentity:
     name: str
     csrf_token: str
     token_hash: str
+    operator: bool = False  # may apply calibrated thresholds
 
 
 def resolve_session(
@@ -278,7 +291,9 @@ def resolve_session(
         return None
     if now - login_session.last_seen_at > timedelta(minutes=1):  # one write a minute at most
         login_session.last_seen_at = now
-    return ReviewerIdentity(reviewer.name, login_session.csrf_token, digest)
+    return ReviewerIdentity(
+        reviewer.name, login_session.csrf_token, digest, operator=reviewer.role == "operator"
+    )
 
 
 def logout(session: Session, *, identity: ReviewerIdentity, client: str) -> None:

@@ -17,6 +17,9 @@ def create_reviewer_command(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
+    operator: Annotated[
+        bool, typer.Option("--operator", help="may also apply calibrated thresholds")
+    ] = False,
 ) -> None:
     """Create a reviewer account for /qa (the password is asked twice, or read from stdin)."""
     from ocr_service.config import Settings
@@ -43,7 +46,7 @@ def create_reviewer_command(
     engine = make_engine(url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            create_reviewer(session, name, password)
+            create_reviewer(session, name, password, role="operator" if operator else "reviewer")
     except ReviewerError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc

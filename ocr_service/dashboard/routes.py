@@ -11,7 +11,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ocr_service.dashboard import auth, routes_auth, routes_records, routes_reviews
+from ocr_service.dashboard import (
+    auth,
+    routes_auth,
+    routes_calibration,
+    routes_records,
+    routes_reviews,
+)
 from ocr_service.dashboard.config import dashboard_config
 from ocr_service.dashboard.web import (
     HERE,
@@ -36,7 +42,7 @@ MAX_FORM_BYTES = 64 * 1024
 FORM_TIMEOUT_S = 10.0
 
 router = APIRouter(include_in_schema=False)
-for _group in (routes_auth, routes_records, routes_reviews):
+for _group in (routes_auth, routes_records, routes_reviews, routes_calibration):
     router.routes.extend(_group.router.routes)  # flat: one list of every /qa route
 
 

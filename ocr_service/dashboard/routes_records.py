@@ -30,6 +30,15 @@ from ocr_service.dashboard.web import (
 )
 from ocr_service.storage import repository as repo
 from ocr_service.storage.db import session_scope
+from ocr_service.thresholds import live_settings
+
+#: Where a threshold's value came from, as the settings page says it.
+SOURCE_LABELS = {
+    "default": "默认值",
+    "environment": "环境变量",
+    "file": "校准文件",
+    "code": "启动参数",
+}
 
 router = APIRouter(prefix="/qa", include_in_schema=False)
 
@@ -277,7 +286,7 @@ def _config_rows(model: Any) -> list[tuple[str, Any, str]]:
 
 @router.get("/settings")
 def settings_page(request: Request, dash: DashboardDep, identity: ReviewerDep) -> Response:
-    s = dash.settings
+    s = live_settings(dash.settings)  # as of the last thresholds reload
     service_names = (
         "attempts_per_id_number",
         "failures_per_requester",
@@ -294,10 +303,28 @@ def settings_page(request: Request, dash: DashboardDep, identity: ReviewerDep) -
     service = [
         (n, getattr(s, n), fields[n].description or "") for n in service_names if n in fields
     ]
+    origin = s.thresholds.source_of
     sections = [
-        ("身份证认证阈值（id_card）", "OCR_SERVICE_ID_CARD__", _config_rows(s.id_card)),
-        ("证书检查阈值（certificate）", "OCR_SERVICE_CERTIFICATE__", _config_rows(s.certificate)),
-        ("服务限制", "OCR_SERVICE_", service),
-        ("质检后台（dashboard）", "OCR_SERVICE_DASHBOARD__", _config_rows(dash.config)),
+        (
+            "身份证认证阈值（id_card）",
+            "OCR_SERVICE_ID_CARD__",
+            _config_rows(s.id_card),
+            {n: origin("id_card", n) for n in type(s.id_card).model_fields},
+        ),
+        (
+            "证书检查阈值（certificate）",
+            "OCR_SERVICE_CERTIFICATE__",
+            _config_rows(s.certificate),
+            {n: origin("certificate", n) for n in type(s.certificate).model_fields},
+        ),
+        ("服务限制", "OCR_SERVICE_", service, {}),
+        ("质检后台（dashboard）", "OCR_SERVICE_DASHBOARD__", _config_rows(dash.config), {}),
     ]
-    return render(request, dash, "settings.html", sections=sections)
+    return render(
+        request,
+        dash,
+        "settings.html",
+        sections=sections,
+        thresholds_file=str(s.thresholds_file),
+        source_labels=SOURCE_LABELS,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ocr_service.storage.tables import Base, Record, UtcDateTime
@@ -30,6 +30,8 @@ class Reviewer(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # reviewer | operator: only an operator may apply calibrated thresholds (0300)
+    role: Mapped[str] = mapped_column(String(20), default="reviewer", server_default="reviewer")
 
 
 class ReviewerSession(Base):
@@ -81,6 +83,30 @@ class AuditEvent(Base):
     record_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     client: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ThresholdChange(Base):
+    """One threshold applied from calibration, or rolled back: the history behind the
+    thresholds file (0300). ``file_before``/``file_after`` are the file's entry (None: not
+    in the file, the default or environment applies); a rollback writes ``file_before`` of
+    the change it reverts."""
+
+    __tablename__ = "qa_threshold_changes"
+    __table_args__ = (Index("ix_qa_threshold_changes_check_at", "check_name", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    operator: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))  # apply | rollback
+    check_name: Mapped[str] = mapped_column(String(80))
+    section: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(80))
+    value_before: Mapped[float] = mapped_column(Float)
+    value_after: Mapped[float] = mapped_column(Float)
+    file_before: Mapped[float | None] = mapped_column(Float, nullable=True)
+    file_after: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reverts_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 #: The rejections list filters on status and pages by (created_at, id) newest first.

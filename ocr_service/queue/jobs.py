@@ -21,6 +21,7 @@ from ocr_service.services.certificate_checks import (
     process_certificate_file,
     worker_context,
 )
+from ocr_service.thresholds import live_settings
 from pipelines.ocr import OcrEngine
 
 __all__ = [
@@ -55,7 +56,7 @@ def run_id_verification(job: IdJob, *, engine: OcrEngine, settings: Settings) ->
         job.back,
         Declaration(name=job.declared_name, id_number=job.declared_id_number),
         engine=engine,
-        config=settings.id_card,
+        config=live_settings(settings).id_card,  # calibrated thresholds, reloaded on SIGHUP
         today=job.today,
     )
     return result.to_dict()

@@ -32,6 +32,7 @@ from ocr_service.security import Keys
 from ocr_service.storage import repository as repo
 from ocr_service.storage.db import SessionFactory, session_scope
 from ocr_service.storage.files import FileStore
+from ocr_service.thresholds import live_settings
 from pipelines.certificate.config import CertificateConfig
 from pipelines.certificate.filename import parse_filename
 from pipelines.certificate.messages import reason
@@ -181,9 +182,10 @@ class WorkerContext:
     pool: CheckPool | None = None  # None: check inline with ``engine``
 
     def check(self, data: bytes, filename: str) -> CheckedFile:
+        config = live_settings(self.settings).certificate  # calibrated, reloaded on SIGHUP
         if self.pool is not None:
-            return self.pool.check(data, filename, self.settings.certificate)
-        return check_file(data, filename, engine=self.engine, config=self.settings.certificate)
+            return self.pool.check(data, filename, config)
+        return check_file(data, filename, engine=self.engine, config=config)
 
 
 _CONTEXTS: dict[int, WorkerContext] = {}
