@@ -25,25 +25,24 @@ class CertificateConfig(BaseModel):
         description="the automatic fix never scales a page's short side below this",
     )
     min_char_height_px: float = Field(
-        default=11.0,
+        default=12.0,
         gt=0,
-        description="LOW_RESOLUTION when the median character height (em, from the "
-        "detector's line boxes in original pixels) is below it. 12x12 px is the smallest "
-        "dot-matrix in which every GB 2312 hanzi stays distinct; one pixel is allowed for "
-        "resampling. 5-号 text (10.5 pt) reaches 11 px at 76 dpi",
+        description="LOW_RESOLUTION when the median character height (from the detector's "
+        "line boxes, in original pixels) is below it: 12x12 px is the smallest dot-matrix "
+        "in which every GB 2312 hanzi stays distinct; 5-hao text (10.5 pt) reaches it at 82 dpi",
     )
     blank_max_ink_ratio: float = Field(
         default=0.0015, ge=0, le=1, description="BLANK_PAGE when less of the page is ink"
     )
     blur_max_edge_ratio: float = Field(
-        default=0.06,
+        default=0.085,
         gt=0,
-        description="BLURRY when stroke edges inside the text lines (working pixels) are wider "
-        "than this share of the character height, bounded by the two limits below; a sharp "
-        "edge rises in about one pixel whatever the type size",
+        description="BLURRY when stroke edges inside the text lines (working pixels, the worse "
+        "of across and along the lines) are wider than this share of the character height, "
+        "bounded by the two limits below; a sharp edge rises in about one pixel",
     )
     blur_min_edge_px: float = Field(
-        default=1.6, gt=0, description="small type: edges up to this width always pass"
+        default=1.9, gt=0, description="small type: edges up to this width always pass"
     )
     blur_max_edge_px: float = Field(
         default=3.5, gt=0, description="large type: edges wider than this always fail"

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from pipelines.certificate.config import CertificateConfig
@@ -264,9 +265,13 @@ def detect_lines(ctx: Context) -> StageResult:
     if min(page.work.shape[:2]) < _MIN_OCR_SIDE:  # a sliver: nothing for the detector to read
         return StageResult(measured={"text_lines": 0}, output=[])
     small, scale = resize_long_side(page.work, config.detect_long_side)
-    boxes = [b / scale for b in ctx["engine"].detect(small)]
+    found = [b / scale for b in ctx["engine"].detect(small)]
+    # A "line" taller than a tenth of the page is a picture, a photo or the page's own
+    # edge in a phone photo: no type is set that large on a certificate.
+    tallest = 0.1 * min(page.work.shape[:2])
+    boxes = [b for b in found if min(quad_axes(b)) <= tallest]
     return StageResult(
-        measured={"text_lines": len(boxes)},
+        measured={"text_lines": len(boxes), "non_text_boxes": len(found) - len(boxes)},
         limits={"detect_long_side": config.detect_long_side},
         output=boxes,
     )
@@ -279,11 +284,11 @@ def judge_content(ctx: Context) -> StageResult:
     page: Page = ctx["ink"]
     config: CertificateConfig = ctx["config"]
     assert page.gray is not None and page.ink is not None
-    ink_ratio = float(np.count_nonzero(page.ink)) / page.ink.size
-    measured = {"ink_ratio": round(ink_ratio, 5), "text_lines": len(boxes)}
     limits = {"blank_max_ink_ratio": config.blank_max_ink_ratio}
     if boxes:
-        return StageResult(measured=measured, limits=limits)
+        return StageResult(measured={"text_lines": len(boxes)}, limits=limits)
+    ink_ratio = content_ink_ratio(page.ink)
+    measured = {"ink_ratio": round(ink_ratio, 5), "text_lines": 0}
     if ink_ratio < config.blank_max_ink_ratio:
         r = reason(C.BLANK_PAGE, ink_ratio=round(ink_ratio, 5), text_lines=0)
         return StageResult(False, (r,), measured, limits, stop=True)
@@ -294,6 +299,21 @@ def judge_content(ctx: Context) -> StageResult:
         return StageResult(False, (r,), measured, limits, stop=True)
     warning = reason(C.TEXT_NOT_FOUND, warning=True, ink_ratio=round(ink_ratio, 5))
     return StageResult(True, (warning,), measured, limits, stop=True, output=fingerprint(page.gray))
+
+
+def content_ink_ratio(ink: np.ndarray) -> float:
+    """Share of the page inked by marks: connected ink components, leaving out specks and
+    anything spanning half the page either way (the page's edge on a desk, a frame, a
+    scanner-lid shadow), which a blank page photographed or scanned has too."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    h, w = ink.shape[:2]
+    area = stats[1:, cv2.CC_STAT_AREA]
+    keep = (
+        (area >= 4)
+        & (stats[1:, cv2.CC_STAT_WIDTH] < w / 2)
+        & (stats[1:, cv2.CC_STAT_HEIGHT] < h / 2)
+    )
+    return float(area[keep].sum()) / ink.size if count > 1 else 0.0
 
 
 def check_resolution(ctx: Context) -> StageResult:

@@ -92,7 +92,7 @@ def test_blank_low_resolution_blurry(ocr_engine) -> None:
     low = validate_certificate(data, name, engine=ocr_engine)
     assert codes(low) == {C.LOW_RESOLUTION}, low.to_dict()
     detail = low.reasons[0].detail
-    assert detail["minimum"] == 11 and detail["char_px"] < 11 and "11" in low.reasons[0].message
+    assert detail["minimum"] == 12 and detail["char_px"] < 12 and "12" in low.reasons[0].message
     data, name, _ = scan(402, blur_sigma=3.5, template="certificate", landscape=False)
     assert C.BLURRY in codes(validate_certificate(data, name, engine=ocr_engine))
 
@@ -153,8 +153,8 @@ def test_records_keep_every_stage(good_scan, ocr_engine) -> None:
     data, name, _ = good_scan
     stages = validate_certificate(data, name, engine=ocr_engine).checks["stages"]
     assert list(stages)[:3] == ["check_filename", "format", "decode"]
-    assert stages["resolution"]["limits"] == {"min_char_height_px": 11.0}
-    assert stages["resolution"]["measured"]["char_height_px"] > 11
+    assert stages["resolution"]["limits"] == {"min_char_height_px": 12.0}
+    assert stages["resolution"]["measured"]["char_height_px"] > 12
     assert all(
         set(s) == {"passed", "measured", "limits", "reasons", "elapsed_ms"} for s in stages.values()
     )

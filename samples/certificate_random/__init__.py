@@ -1,0 +1,1 @@
+"""An independent certificate-page generator for held-out evaluation (see generate.py)."""
