@@ -65,10 +65,10 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def run_case(job: tuple[str, dict[str, Any], str]) -> dict[str, Any]:
+def run_case(job: tuple[str, dict[str, Any], str, dict[str, Any]]) -> dict[str, Any]:
     """Verify one case; never raises (an exception is recorded as status ``error``)."""
-    data_dir, case, today = job
-    from pipelines.id_card import Declaration, verify_id_card
+    data_dir, case, today, overrides = job
+    from pipelines.id_card import Declaration, IdCardConfig, verify_id_card
 
     if _engine is None:
         _init_worker()
@@ -79,6 +79,7 @@ def run_case(job: tuple[str, dict[str, Any], str]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         result = verify_id_card(front, back, declaration, engine=_engine,
+                                config=IdCardConfig(**overrides),
                                 today=date.fromisoformat(today))
     except Exception as exc:  # the benchmark reports crashes per case
         return {**base, "status": "error", "codes": [], "reasons": [],
@@ -145,9 +146,9 @@ def _progress(iterable: Any, total: int) -> Any:
     return tqdm(iterable, total=total, unit="case", file=sys.stderr, dynamic_ncols=True)
 
 
-def evaluate(data_dir: Path, cases: list[dict[str, Any]], today: str, jobs: int
-             ) -> list[dict[str, Any]]:
-    work = [(str(data_dir), c, today) for c in cases]
+def evaluate(data_dir: Path, cases: list[dict[str, Any]], today: str, jobs: int,
+             overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    work = [(str(data_dir), c, today, overrides or {}) for c in cases]
     if jobs <= 1:
         _init_worker()
         return [run_case(w) for w in _progress(work, len(work))]
@@ -295,7 +296,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=None,
                         help="per-case results JSON (default bench/.eval/results_{split}.json)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override an IdCardConfig setting for this run (what-if), e.g. "
+                        "min_sharpness=0.3 or risks.photocopy=warn; repeatable")
     args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    for item in args.set:
+        key, _, raw = item.partition("=")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        *parents, leaf = key.split(".")
+        node = overrides
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
 
     manifest = json.loads((args.data / "manifest.json").read_text(encoding="utf-8"))
     cases = [c for c in manifest["cases"] if args.split == "all" or c["split"] == args.split]
@@ -308,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(cases)} {args.split} cases from {args.data} (seed {manifest.get('seed')}, "
           f"today {today}), {args.jobs} processes")
     started = time.perf_counter()
-    results = evaluate(args.data, cases, today, args.jobs)
+    if overrides:
+        print(f"settings overridden for this run: {json.dumps(overrides, ensure_ascii=False)}")
+    results = evaluate(args.data, cases, today, args.jobs, overrides)
     wall = time.perf_counter() - started
     for case, res in zip(cases, results, strict=True):
         res["expected_status"] = case["expected_status"]

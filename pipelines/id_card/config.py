@@ -26,22 +26,27 @@ class IdCardConfig(BaseModel):
         640, description="text detection on the whole photo (text-anchored localisation) size"
     )
     min_field_confidence: float = Field(
-        0.85,
+        0.8,
         description="recogniser confidence at or above which a key field counts as read: a side "
         "whose key fields all reach it is never rejected for capture quality",
     )
+    name_unsure_below: float = Field(
+        0.95,
+        description="name-line confidence below which a name one character apart from the "
+        "declared one is taken as the recogniser's misreading (only when the number matches)",
+    )
     min_card_width_px: int = Field(
-        480,
-        description="card's long edge in the original photo below which unreadable text is "
-        "blamed on the card being too small",
+        500,
+        description="card's long edge in the original photo below which the candidate is "
+        "asked to move closer (too small to read reliably, even where it was read)",
     )
     min_sharpness: float = Field(
-        0.3,
+        0.37,
         description="stroke sharpness on text regions (steepest gradient over ink contrast) "
         "below which unreadable text is blamed on blur",
     )
     min_text_contrast: float = Field(
-        60.0,
+        30.0,
         description="ink-to-paper contrast (grey levels) of a key field below which unreadable "
         "text is blamed on exposure (too dark or overexposed, by the field's brightness)",
     )
@@ -54,7 +59,7 @@ class IdCardConfig(BaseModel):
         "overexposed",
     )
     glare_field_fraction: float = Field(
-        0.2,
+        0.1,
         description="share of an unreadable key field covered by specular glare: blamed on glare",
     )
     parallel_sides: bool = Field(

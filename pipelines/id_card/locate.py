@@ -41,6 +41,7 @@ class TextRegion:
     lines: int
     text_height_px: float  # median line height, photo pixels
     touched_edges: tuple[str, ...]  # frame edges the block's text reaches
+    outside_edges: tuple[str, ...] = ()  # frame edges the padded block (about the card) crosses
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +152,13 @@ def _region(boxes: list[np.ndarray], width: int, height: int) -> TextRegion | No
         ]
     )
     heights = [min(_line_geometry(b)[1:]) for b in boxes]
+    corners = (block @ turn).astype(np.float32)
     return TextRegion(
-        corners=(block @ turn).astype(np.float32),
+        corners=corners,
         lines=len(boxes),
         text_height_px=float(np.median(heights)),
         touched_edges=_touched(np.concatenate(boxes), width, height, 0.01 * max(width, height)),
+        outside_edges=_touched(corners, width, height, -0.01 * max(width, height)),
     )
 
 

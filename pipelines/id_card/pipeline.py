@@ -77,7 +77,8 @@ class CardView:
     back: BackFields | None
     field_scores: Mapping[str, float | None]
     long_edge_px: float  # in the original photo
-    touched_edges: tuple[str, ...]  # frame edges the card (or its text) runs into
+    touched_edges: tuple[str, ...]  # frame edges the card's text runs into
+    outside_edges: tuple[str, ...] = ()  # frame edges the card's estimated extent crosses
 
     def fields_read(self, side: Side) -> int:
         return sum(self.field_scores.get(f) is not None for f in READ_FIELDS[side])
@@ -105,6 +106,7 @@ def _view(
     config: IdCardConfig,
     scale: float,
     touched: tuple[str, ...],
+    outside: tuple[str, ...] = (),
 ) -> CardView:
     reading = read_card(
         card,
@@ -121,6 +123,8 @@ def _view(
         scores = front_field_scores(reading.lines)
         if not _number_well_formed(front.id_number):
             scores["id_number"] = None  # a misread number is not a read number
+        if front.name is not None and len(front.name) < 2:
+            scores["name"] = None  # no resident's name is one character: part of it is hidden
     elif reading.side is Side.BACK:
         back = parse_back(reading.lines)
         scores = back_field_scores(reading.lines)
@@ -131,7 +135,7 @@ def _view(
         / 2
         / scale
     )
-    return CardView(path, corners, reading, front, back, scores, long_edge, touched)
+    return CardView(path, corners, reading, front, back, scores, long_edge, touched, outside)
 
 
 def _better(a: CardView | None, b: CardView, side: Side) -> CardView:
@@ -220,6 +224,7 @@ def read_stage(
                 config=config,
                 scale=scale,
                 touched=region.touched_edges,
+                outside=region.outside_edges,
             )
             tried.append("text")
             best = _better(best, view, side)
@@ -234,6 +239,11 @@ def read_stage(
             orientation_degrees=_orientation_degrees(best.corners, best.reading.rotated_180),
             lines_read=len(best.reading.lines),
             card_long_edge_px=round(best.long_edge_px),
+            card_area_fraction=round(
+                float(cv2.contourArea(best.corners.astype(np.float32)))
+                / float(image.shape[0] * image.shape[1]),
+                4,
+            ),
             corners=(best.corners / scale).round(1).tolist(),
             field_scores={
                 k: None if v is None else round(v, 3) for k, v in best.field_scores.items()
@@ -253,6 +263,44 @@ def _frame_verdict(
     if clipped > config.max_clipped_fraction:
         return reason(ReasonCode.OVEREXPOSED, side, clipped_fraction=round(clipped, 4)), measured
     return reason(ReasonCode.CARD_NOT_FOUND, side), measured
+
+
+# Printed on every card of that side; a block read without one of them lost part of
+# the card (OCR splits the title into characters, so it is matched on the joined text).
+_ANCHORS: dict[Side, tuple[tuple[str, ...], ...]] = {
+    Side.FRONT: (("姓名",), ("出生",), ("身份号码", "公民身份")),
+    Side.BACK: (("共和国",), ("身份证",), ("签发机关",), ("有效期限",)),
+}
+
+
+def _missing_anchors(view: CardView) -> list[str]:
+    """Layout anchors of the side read that were not found (text-anchored path only: the
+    outline path does not recognise labels)."""
+    if view.path != "text" or view.reading.side is None:
+        return []
+    text = "".join(line.text for line in view.reading.lines).replace(" ", "")
+    return [a[0] for a in _ANCHORS[view.reading.side] if not any(k in text for k in a)]
+
+
+def _framing_reasons(
+    view: CardView, side: Side, missing: list[str], config: IdCardConfig
+) -> tuple[Reason, ...]:
+    edges = tuple(dict.fromkeys(view.touched_edges + view.outside_edges))
+    if edges and missing:
+        where = "、".join(EDGE_ZH[e] for e in edges)
+        return (
+            reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(edges), missing=missing),
+        )
+    if view.long_edge_px < config.min_card_width_px:
+        return (
+            reason(
+                ReasonCode.CARD_TOO_SMALL,
+                side,
+                long_edge_px=round(view.long_edge_px),
+                minimum_px=config.min_card_width_px,
+            ),
+        )
+    return ()
 
 
 _WASHED_OUT = 0.3  # share of the card clipped to white beyond which glare is overexposure
@@ -282,6 +330,11 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         "min_sharpness": config.min_sharpness,
         "min_card_width_px": config.min_card_width_px,
     }
+    if view is None and frame_exposure(context["decode"].pixels)[0] < config.min_brightness:
+        verdict, measured = _frame_verdict(context["decode"], side, config)
+        return StageResult(
+            passed=False, reasons=(verdict,), measured=measured, limits=limits, stop=True
+        )
     if view is None and outline.found and outline.cut_edges:
         edges = outline.cut_edges
         where = "、".join(EDGE_ZH[e] for e in edges)
@@ -323,6 +376,18 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
     }
     cut = view.touched_edges or (outline.cut_edges if outline.found else ())
     measured["cut_edges"] = list(cut)
+    measured["text_at_edges"] = list(view.touched_edges)
+    measured["outside_edges"] = list(view.outside_edges)
+    missing = _missing_anchors(view)
+    measured["missing_anchors"] = missing
+    framing = _framing_reasons(view, side, missing, config)
+    if framing:
+        # Part of the card is really outside the frame (its printed text runs into the
+        # edge and a part of the layout is missing), or the card is too small to read
+        # reliably: told even when the key fields happened to be read.
+        return StageResult(
+            passed=False, reasons=framing, measured=measured, limits=limits, stop=True
+        )
     if view.reading.side is not None and view.confident(expected, config.min_field_confidence):
         # Every key field read with confidence: measured for the record, never rejected.
         return StageResult(measured={**measured, "confident": True}, limits=limits)
@@ -354,15 +419,6 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         reasons.append(reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(cut)))
     elif contrast < config.min_text_contrast or (doubtful and card_glare >= _WASHED_OUT):
         reasons.append(_exposure(side, brightness, contrast))
-    elif unread and view.long_edge_px < config.min_card_width_px:
-        reasons.append(
-            reason(
-                ReasonCode.CARD_TOO_SMALL,
-                side,
-                long_edge_px=round(view.long_edge_px),
-                minimum_px=config.min_card_width_px,
-            )
-        )
     elif sharpness < config.min_sharpness:
         reasons.append(_blurry(side, sharpness, config))
     elif unread and view.reading.side is not None:
@@ -556,7 +612,13 @@ def verify_id_card(
             for r in front_reasons
         ):
             reasons.extend(
-                match_declaration(front_fields, declaration, getattr(engine, "charset", None))
+                match_declaration(
+                    front_fields,
+                    declaration,
+                    getattr(engine, "charset", None),
+                    name_score=front_view.field_scores.get("name"),
+                    unsure_below=config.name_unsure_below,
+                )
             )
     if back_fields is not None:
         birth = front_fields.birth_date if front_fields else None
