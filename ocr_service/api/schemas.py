@@ -22,6 +22,14 @@ class Reason(BaseModel):
     message: str = Field(description="what the candidate should do, in Simplified Chinese")
 
 
+class Risk(BaseModel):
+    code: str = Field(examples=["SCREEN_RECAPTURE"])
+    confidence: float = Field(ge=0, le=1)
+    evidence: dict[str, Any] = Field(description="what the signal measured, for operators")
+    side: Literal["front", "back"] | None = None
+    policy: Literal["warn", "reject", "manual_review"] | None = None
+
+
 VerificationStatus = Literal[
     "verified", "rejected", "locked", "pending_review", "withdrawn", "expired"
 ]
@@ -37,6 +45,9 @@ class IdVerificationResponse(BaseModel):
         None, description="failed attempts left today for this ID number (automatic checks only)"
     )
     fields: dict[str, str | None] = Field(description="masked values read from the card")
+    risks: list[Risk] = Field(
+        default_factory=list, description="capture risks flagged (screen, copy, edit, ...)"
+    )
     created_at: str
 
 
@@ -45,6 +56,10 @@ class ManualSubmissionResponse(BaseModel):
     status: Literal["pending_review"]
     status_label: str
     document_type: str
+    message: str | None = Field(
+        None, description="why an automatic verification went to manual review (capture risk)"
+    )
+    risks: list[Risk] = Field(default_factory=list)
     created_at: str
 
 

@@ -26,6 +26,7 @@ Order of a call (automatic verification):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -41,7 +42,11 @@ from ocr_service.security import keyed_hash
 from ocr_service.storage import repository as repo
 from ocr_service.storage.db import session_scope
 from ocr_service.storage.files import new_id
-from pipelines.id_card.messages import message_for
+from pipelines.id_card.messages import (
+    MANUAL_REVIEW_DEFAULT,
+    MANUAL_REVIEW_MESSAGES,
+    message_for,
+)
 from pipelines.id_card.result import ReasonCode
 from pipelines.idnumber import mask_id_number, mask_name, normalize_id_number
 from pipelines.io import read_header
@@ -49,6 +54,7 @@ from pipelines.io import read_header
 AUTOMATIC = "resident_id_card"
 MANUAL_TYPES = ("passport", "hk_macau_permit", "hmt_residence_permit", "resident_id_card_manual")
 DOCUMENT_TYPES = (AUTOMATIC, *MANUAL_TYPES)
+MANUAL_ID = "resident_id_card_manual"  # where a capture risk with manual_review policy goes
 
 STATUS_LABELS = {
     "verified": "认证成功",
@@ -130,6 +136,7 @@ def _answer(
     fields: dict[str, Any] | None = None,
     attempts_remaining: int | None = None,
     created_at: datetime | None = None,
+    risks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": record_id,
@@ -141,8 +148,15 @@ def _answer(
         ],
         "attempts_remaining": attempts_remaining,
         "fields": fields or {},
+        "risks": public_risks(risks),
         "created_at": (created_at or datetime.now(UTC)).isoformat(),
     }
+
+
+def public_risks(risks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Capture risks (issue 12) as the API and the record show them."""
+    keys = ("code", "confidence", "evidence", "side", "policy")
+    return [{k: r[k] for k in keys if k in r} for r in risks or []]
 
 
 def verify(
@@ -296,6 +310,18 @@ def verify(
             settle(session, failed=False)  # a broken step is not the candidate's failure
         raise
 
+    if result.get("manual_review"):  # a risk whose policy sends the card to a person
+        with session_scope(runtime.session_factory) as session:
+            settle(session, failed=False)
+        routed = dataclasses.replace(submission, document_type=MANUAL_ID)
+        answer = submit_manual_review(
+            runtime, submission=routed, source=source, requester=requester,
+            risks=result.get("risks"),
+        )
+        codes = [r["code"] for r in result.get("risks") or [] if r.get("policy") == "manual_review"]
+        message = MANUAL_REVIEW_MESSAGES.get(codes[0] if codes else "", MANUAL_REVIEW_DEFAULT)
+        return 202, {**answer, "message": message, "risks": public_risks(result.get("risks"))}
+
     finished = datetime.now(UTC)
     measurements = result.get("measurements") or {}
     timings = dict(result.get("timings_ms") or {})
@@ -311,6 +337,7 @@ def verify(
             status=result["status"],
             now=now,
             reasons=result["reasons"],
+            warnings=public_risks(result.get("risks")),
             measurements=measurements,
             timings=timings,
             fields=stored_fields(result.get("fields") or {}),
@@ -327,6 +354,7 @@ def verify(
         fields=result.get("fields"),
         attempts_remaining=max(0, limit - used),
         created_at=now,
+        risks=result.get("risks"),
     )
 
 
@@ -334,7 +362,12 @@ def verify(
 
 
 def submit_manual_review(
-    runtime: Runtime, *, submission: Submission, source: str, requester: str = ""
+    runtime: Runtime,
+    *,
+    submission: Submission,
+    source: str,
+    requester: str = "",
+    risks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Store a submission for 人工审核: images re-encoded and encrypted, the declaration
     sealed, both deleted on decision. Manual review stays open after a day-lock (that is
@@ -381,6 +414,7 @@ def submit_manual_review(
                 source=source,
                 status="pending_review",
                 now=now,
+                warnings=public_risks(risks),
                 masked_name=mask_name(submission.declared_name),
                 masked_id_number=mask_id_number(submission.declared_id_number),
                 id_number_hash=keyed_hash(runtime.keys.id_number, submission.declared_id_number),

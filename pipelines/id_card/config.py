@@ -2,7 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+RiskPolicy = Literal["warn", "reject", "manual_review"]
+
+
+class RiskConfig(BaseModel):
+    """Capture-risk signals (pipelines.id_card.risks): what each flag does, and the
+    thresholds the signals compare against."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    screen_recapture: RiskPolicy = Field("reject", description="screenshot or photo of a screen")
+    photocopy: RiskPolicy = Field("reject", description="greyscale or colour copy of the card")
+    edited_image: RiskPolicy = Field(
+        "warn", description="editor metadata or repainted text (metadata is easily stripped)"
+    )
+    temporary_id: RiskPolicy = Field("manual_review", description="临时居民身份证")
+    portrait: RiskPolicy = Field(
+        "manual_review", description="an empty portrait region (shape findings only recorded)"
+    )
+    multiple_cards: RiskPolicy = Field("reject", description="several cards in one photo")
+    covered_field: RiskPolicy = Field("reject", description="a finger or object over a key field")
+    flag_confidence: float = Field(0.5, description="a signal at or above this confidence flags")
+    screen_peak_threshold: float = Field(
+        2.3, description="log-magnitude excess of a spectral peak (moire, pixel grid) that flags"
+    )
+    copy_min_chroma: float = Field(
+        2.5,
+        description="95th percentile of chromaticity spread around the light's cast (x300) "
+        "below which: a copy",
+    )
+    edit_noise_ratio: float = Field(
+        0.3, description="a field's paper noise below this share of the others': repainted"
+    )
+    cover_min_share: float = Field(
+        0.09,
+        description="share of a key field, not read with confidence, under a solid non-paper "
+        "blob (a finger, an object) that flags",
+    )
+
+    def policy(self, code: str) -> RiskPolicy:
+        return getattr(self, str(code).lower())
 
 
 class IdCardConfig(BaseModel):
@@ -74,3 +117,6 @@ class IdCardConfig(BaseModel):
         0.5, description="recognition confidence below which a line is ignored"
     )
     expiry_timezone: str = Field("Asia/Shanghai", description="'today' for the validity period")
+    risks: RiskConfig = Field(
+        default_factory=RiskConfig, description="capture-risk signals and their policies"
+    )

@@ -462,11 +462,14 @@ def side_stage(context: Mapping[str, Any]) -> StageResult:
 
 def side_pipeline(engine: OcrEngine, config: IdCardConfig) -> Pipeline:
     """The stages one uploaded image goes through."""
+    from pipelines.id_card.risks import risks_stage  # capture risks (issue 12)
+
     return Pipeline(
         [
             ("decode", functools.partial(decode_stage, config=config)),
             ("outline", functools.partial(outline_stage, config=config)),
             ("read", functools.partial(read_stage, engine=engine, config=config)),
+            ("risks", functools.partial(risks_stage, engine=engine, config=config)),
             ("capture", functools.partial(capture_stage, config=config)),
             ("side", side_stage),
         ]

@@ -28,6 +28,13 @@ class ReasonCode(StrEnum):
     ID_NUMBER_INVALID = "ID_NUMBER_INVALID"
     FIELDS_INCONSISTENT = "FIELDS_INCONSISTENT"
     EXPIRED = "EXPIRED"
+    SCREEN_RECAPTURE = "SCREEN_RECAPTURE"  # capture risks whose policy is "reject"
+    PHOTOCOPY = "PHOTOCOPY"
+    EDITED_IMAGE = "EDITED_IMAGE"
+    TEMPORARY_ID = "TEMPORARY_ID"
+    PORTRAIT = "PORTRAIT"
+    MULTIPLE_CARDS = "MULTIPLE_CARDS"
+    COVERED_FIELD = "COVERED_FIELD"
     ATTEMPTS_EXCEEDED = "ATTEMPTS_EXCEEDED"  # decided by the service, never by the pipeline
 
 
@@ -78,11 +85,28 @@ class IdVerification:
     def reason_codes(self) -> list[str]:
         return [r.code.value for r in self.reasons]
 
+    @property
+    def risks(self) -> list[dict[str, Any]]:
+        """Capture risks flagged on either side (``risks`` stage), with their policy."""
+        out: list[dict[str, Any]] = []
+        for side in self.measurements.values():
+            stage = (side.get("stages") or {}).get("risks") or {}
+            out.extend((stage.get("measured") or {}).get("risks") or [])
+        return out
+
+    @property
+    def manual_review(self) -> bool:
+        """A flagged risk whose policy sends the document to a person (and none rejects)."""
+        policies = {r.get("policy") for r in self.risks}
+        return "manual_review" in policies and "reject" not in policies
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "reasons": [r.to_dict() for r in self.reasons],
             "fields": dict(self.fields),
+            "risks": self.risks,
+            "manual_review": self.manual_review,
             "measurements": {k: dict(v) for k, v in self.measurements.items()},
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }

@@ -1,0 +1,235 @@
+"""Capture-risk signals on inputs made here (no OCR): metadata, temporary-card text,
+screenshots, copies, portraits, covered fields, policies and the result surface."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from pydantic import ValidationError
+
+from pipelines.id_card.config import IdCardConfig, RiskConfig
+from pipelines.id_card.messages import risk_reason
+from pipelines.id_card.result import IdVerification, ReasonCode, Side
+from pipelines.id_card.risks import (
+    RiskCode,
+    check_portrait,
+    count_cards,
+    detect_covered_field,
+    detect_edited_image,
+    detect_photocopy,
+    detect_screen_recapture,
+    detect_temporary_id,
+    read_metadata,
+)
+from pipelines.ocr import TextLine
+
+
+def _jpeg(pixels: np.ndarray, **save: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[:, :, ::-1]).save(buffer, "JPEG", quality=90, **save)
+    return buffer.getvalue()
+
+
+def _line(text: str) -> TextLine:
+    return TextLine(text, 0.99, np.zeros((4, 2), np.float32))
+
+
+def _card(rng: np.random.Generator, *, colour: bool = True, waves: bool = True) -> np.ndarray:
+    """A 856x540 card: tinted guilloche waves, a red disc, dark text bars, a figure."""
+    h, w = 540, 856
+    y, x = np.mgrid[0:h, 0:w]
+    card = np.empty((h, w, 3), np.float32)
+    card[:] = (238, 236, 230)
+    if waves:
+        lines = (np.sin(x / 9.0 + 3 * np.sin(y / 40.0)) > 0.6)[..., None]
+        card = np.where(lines, card - np.array([10, 35, 45] if colour else [30, 30, 30]), card)
+    cv2.circle(card, (120, 110), 70, (40, 40, 200) if colour else (90, 90, 90), -1)
+    for row in (0.17, 0.29, 0.41, 0.535, 0.86):
+        cv2.rectangle(card, (40, int(row * h) - 8), (480, int(row * h) + 8), (30, 30, 30), 2)
+    # a head-and-shoulders figure in the portrait region
+    portrait = card[54:400, 535:813]  # the portrait region, as printed on the card
+    cv2.ellipse(portrait, (139, 346), (139, 110), 0, 180, 360, (60, 70, 90), -1)
+    cv2.ellipse(portrait, (139, 150), (60, 80), 0, 0, 360, (120, 150, 200), -1)
+    card += rng.normal(0, 2.0, card.shape)
+    return np.clip(card, 0, 255).astype(np.uint8)
+
+
+# --- metadata and edited images -----------------------------------------------------
+
+
+def test_editor_in_exif_software_is_metadata_evidence() -> None:
+    exif = Image.Exif()
+    exif[0x0131] = "Adobe Photoshop 25.4 (Windows)"
+    data = _jpeg(np.full((64, 64, 3), 200, np.uint8), exif=exif.tobytes())
+    signal = detect_edited_image(data, None, None)
+    assert signal.code is RiskCode.EDITED_IMAGE
+    assert signal.confidence >= 0.5
+    assert signal.evidence["metadata_editor"].startswith("exif_software")
+    assert signal.evidence["pixel_field"] is None
+
+
+def test_editor_in_xmp_creator_tool_is_found() -> None:
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+           'xmp:CreatorTool="美图秀秀"/></rdf:RDF></x:xmpmeta>').encode()
+    data = _jpeg(np.full((64, 64, 3), 200, np.uint8), xmp=xmp)
+    assert read_metadata(data)["xmp_creator_tool"] == "美图秀秀"
+    assert detect_edited_image(data, None, None).confidence >= 0.5
+
+
+def test_camera_exif_alone_is_not_an_edit() -> None:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0131] = "HUAWEI", "ELS-AN00", "ELS-AN00 4.0.0"
+    data = _jpeg(np.full((64, 64, 3), 200, np.uint8), exif=exif.tobytes())
+    assert detect_edited_image(data, None, None).confidence == 0.0
+
+
+def test_repainted_field_is_pixel_evidence() -> None:
+    rng = np.random.default_rng(1)
+    card = _card(rng).astype(np.float32)
+    card += rng.normal(0, 4.0, card.shape)  # a noisy sensor everywhere...
+    card[int(0.06 * 540) : int(0.24 * 540), 20 : int(0.62 * 856)] = 236  # ...but the name
+    card = np.clip(card, 0, 255).astype(np.uint8)
+    signal = detect_edited_image(_jpeg(card), card, Side.FRONT)
+    assert signal.evidence["pixel_field"] == "name"
+    assert signal.confidence >= 0.5
+    assert signal.evidence["metadata_editor"] is None
+
+
+# --- temporary ID -------------------------------------------------------------------
+
+
+def test_temporary_card_text_flags() -> None:
+    lines = [_line("姓名孙秀"), _line("有效期限2026.10.17-2027.01.16"),
+             _line("签发机关杭州市公安局"), _line("公民身份号码330106198602027718")]
+    signal = detect_temporary_id(lines)
+    assert signal.confidence >= 0.5
+    assert signal.evidence["validity_days"] == 91
+    assert signal.evidence["all_items_one_side"] is True
+    assert detect_temporary_id([], "临时居民身份证").confidence >= 0.5
+
+
+def test_ordinary_back_is_not_temporary() -> None:
+    lines = [_line("签发机关武汉市公安局洪山分局"), _line("有效期限2023.05.21-2033.05.21")]
+    assert detect_temporary_id(lines, "居民身份证").confidence < 0.5
+
+
+# --- screen -------------------------------------------------------------------------
+
+
+def test_png_screenshot_at_screen_size_flags() -> None:
+    page = np.full((1080, 1920, 3), 250, np.uint8)
+    page[:80] = 222
+    page[300:700, 600:1300] = _card(np.random.default_rng(2))[::1, ::1][:400, :700]
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, "PNG")
+    signal = detect_screen_recapture(
+        buffer.getvalue(), page, None, image_format="png", original_size=(1920, 1080)
+    )
+    assert signal.confidence >= 0.5
+    assert signal.evidence["screen_sized"] and not signal.evidence["camera_exif"]
+
+
+def test_subpixel_grid_shows_a_spectral_peak() -> None:
+    rng = np.random.default_rng(3)
+    card = cv2.resize(_card(rng, waves=False), (600, 380)).astype(np.float32)
+    y, x = np.mgrid[0:380, 0:600]
+    grid = 1.0 + 0.25 * np.sin(2 * np.pi * (0.37 * x + 0.05 * y))  # a beat of the grid
+    screen = np.clip(card * grid[..., None], 0, 255).astype(np.uint8)
+    corners = np.array([[0, 0], [599, 0], [599, 379], [0, 379]], np.float32)
+    plain = detect_screen_recapture(b"", card.astype(np.uint8), corners, image_format="jpeg",
+                                    original_size=(600, 380))
+    moire = detect_screen_recapture(b"", screen, corners, image_format="jpeg",
+                                    original_size=(600, 380))
+    assert plain.confidence < 0.5 <= moire.confidence
+    assert moire.evidence["spectral_peak"] > plain.evidence["spectral_peak"]
+
+
+# --- photocopy, portrait, covered field, several cards -----------------------------
+
+
+def test_greyscale_copy_has_no_chroma() -> None:
+    rng = np.random.default_rng(4)
+    colour = _card(rng)
+    grey = cv2.cvtColor(cv2.cvtColor(_card(rng, colour=False), cv2.COLOR_BGR2GRAY),
+                        cv2.COLOR_GRAY2BGR)
+    warm = np.clip(grey.astype(np.float32) * [0.85, 0.95, 1.0], 0, 255).astype(np.uint8)
+    assert detect_photocopy(colour, Side.BACK).confidence < 0.5
+    assert detect_photocopy(warm, Side.BACK).confidence >= 0.5  # a cast is not colour
+
+
+def test_portrait_present_empty_and_doubled() -> None:
+    rng = np.random.default_rng(5)
+    card = _card(rng)
+    assert check_portrait(card).confidence < 0.5
+    blank = card.copy()
+    blank[50:410, 530:820] = 236
+    empty = check_portrait(blank)
+    assert empty.confidence >= 0.5 and empty.evidence["finding"] == "empty"
+
+
+def test_finger_over_number_names_the_field_and_glare_does_not() -> None:
+    rng = np.random.default_rng(6)
+    card = _card(rng)
+    glared = card.copy()
+    cv2.ellipse(glared, (300, 465), (160, 40), 0, 0, 360, (255, 255, 255), -1)
+    assert detect_covered_field(glared, Side.FRONT).confidence < 0.5
+    covered = card.copy()
+    cv2.ellipse(covered, (300, 540), (90, 150), 0, 0, 360, (140, 170, 215), -1)
+    signal = detect_covered_field(covered, Side.FRONT)
+    assert signal.confidence >= 0.5
+    assert signal.evidence["fields"] == ["id_number"]
+
+
+def test_two_cards_are_counted() -> None:
+    rng = np.random.default_rng(7)
+    frame = np.full((1200, 1800, 3), 60, np.uint8)
+    card = cv2.resize(_card(rng), (700, 442))
+    one = frame.copy()
+    one[380:822, 550:1250] = card
+    two = frame.copy()
+    two[380:822, 100:800] = card
+    two[380:822, 1000:1700] = card
+    assert count_cards(one).confidence < 0.5
+    assert count_cards(two).confidence >= 0.5
+    assert count_cards(two).evidence["card_quads"] == 2
+
+
+# --- policies and surfaces ----------------------------------------------------------
+
+
+def test_policies_default_from_the_issue_and_typos_are_errors() -> None:
+    risks = IdCardConfig().risks
+    assert risks.policy(RiskCode.SCREEN_RECAPTURE) == "reject"
+    assert risks.policy(RiskCode.PHOTOCOPY) == "reject"
+    assert risks.policy(RiskCode.EDITED_IMAGE) == "warn"
+    assert risks.policy(RiskCode.TEMPORARY_ID) == "manual_review"
+    with pytest.raises(ValidationError):
+        RiskConfig(screen_recaptures="warn")
+    with pytest.raises(ValidationError):
+        RiskConfig(photocopy="block")
+
+
+def test_reject_reason_has_a_chinese_message_naming_the_field() -> None:
+    signal = detect_covered_field(
+        cv2.ellipse(_card(np.random.default_rng(8)), (300, 540), (90, 150), 0, 0, 360,
+                    (140, 170, 215), -1),
+        Side.FRONT,
+    )
+    reason = risk_reason(signal, Side.FRONT)
+    assert reason.code is ReasonCode.COVERED_FIELD
+    assert "号码" in reason.message and "遮挡" in reason.message
+
+
+def test_verification_surfaces_risks_and_manual_review() -> None:
+    risk = {"code": "TEMPORARY_ID", "confidence": 0.95, "evidence": {}, "policy": "manual_review",
+            "side": "front"}
+    measurements = {"front": {"stages": {"risks": {"measured": {"risks": [risk]}}}}, "back": {}}
+    result = IdVerification("rejected", (), {}, measurements, {})
+    assert result.risks == [risk]
+    assert result.manual_review
+    out = result.to_dict()
+    assert out["risks"] == [risk] and out["manual_review"] is True
