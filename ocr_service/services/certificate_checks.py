@@ -103,8 +103,13 @@ def _validate_in_pool(job: tuple[bytes, str, CertificateConfig]) -> CertificateR
 
 
 def resolve_processes(requested: int) -> int:
-    """0 means one process per core."""
-    return requested if requested > 0 else max(1, os.cpu_count() or 1)
+    """0 means one process per core this process may run on (affinity, not the machine)."""
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class CheckPool:

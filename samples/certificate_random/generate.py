@@ -466,7 +466,9 @@ def encode(pixels: np.ndarray, quality: int) -> bytes:
     return buffer.getvalue()
 
 
-def make_case(index: int, category: str, seed: int) -> tuple[Case, bytes]:
+def make_case(
+    index: int, category: str, seed: int, *, dpi_range: tuple[float, float] | None = None
+) -> tuple[Case, bytes]:
     case_id = f"rc{seed}-{index:05d}"
     rng = random.Random(hashlib.sha256(case_id.encode()).digest())
     page_type = rng.choice(list(PAGE_TYPES))
@@ -475,6 +477,8 @@ def make_case(index: int, category: str, seed: int) -> tuple[Case, bytes]:
         layout = "report"
     capture_kind = "phone" if rng.random() < 0.4 else "scan"
     dpi = rng.uniform(100, 300) if capture_kind == "scan" else rng.uniform(140, 260)
+    if dpi_range is not None:  # benchmarks: pages of a given size
+        dpi = rng.uniform(*dpi_range)
     if category == "low_res":
         dpi = rng.uniform(25, 42)
     skew = round(rng.uniform(-0.8, 0.8), 2)
