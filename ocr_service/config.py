@@ -1,7 +1,7 @@
 """The service's one settings object.
 
 Everything is read from the environment with the prefix ``OCR_SERVICE_`` (nested
-pipeline thresholds with ``__``: ``OCR_SERVICE_ID_CARD__MIN_SHARPNESS=50``).
+pipeline thresholds with ``__``: ``OCR_SERVICE_ID_CARD__MIN_SHARPNESS=0.3``).
 Unknown keys in nested configs are an error, so a typo fails at start-up.
 
 ``SECRET_KEY`` keys the HMAC of ID numbers and the encryption of manual-review
