@@ -74,7 +74,7 @@ class IdCardConfig(BaseModel):
         "whose key fields all reach it is never rejected for capture quality",
     )
     name_unsure_below: float = Field(
-        0.95,
+        0.98,
         description="name-line confidence below which a name one character apart from the "
         "declared one is taken as the recogniser's misreading (only when the number matches)",
     )

@@ -91,6 +91,13 @@ def _is_line(box: np.ndarray) -> bool:
     return thick >= 3 and length >= 2 * thick
 
 
+def _box_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between the bounding boxes of two quadrilaterals (0 when they overlap)."""
+    dx = max(b[:, 0].min() - a[:, 0].max(), a[:, 0].min() - b[:, 0].max(), 0.0)
+    dy = max(b[:, 1].min() - a[:, 1].max(), a[:, 1].min() - b[:, 1].max(), 0.0)
+    return float(max(dx, dy))
+
+
 def _groups(boxes: list[np.ndarray], gap: float, spread: float) -> list[list[int]]:
     """Connected groups of text lines: near each other (bounding boxes closer than
     ``gap``) and running at the same angle (within ``spread`` radians)."""
@@ -177,19 +184,28 @@ def locate_by_text(
         )
     )
     detected = [box / scale for box in engine.detect(small)]
-    # Lines only: a single character's box has no direction and would bridge the card's
-    # text to printed paper beside it at another angle.
+    # Lines are grouped; a box of one or two characters (姓名, 女, 汉) has no reliable
+    # direction and would bridge the card's text to printed paper beside it at another
+    # angle, so it only joins the group of its nearest line afterwards.
     boxes = [b for b in detected if _is_line(b)]
+    short = [b for b in detected if not _is_line(b)]
     regions: list[TextRegion] = []
     angle = dominant_angle(boxes)
     if boxes and angle is not None:
         line_height = float(np.median([min(_line_geometry(b)[1:]) for b in boxes]))
-        groups = _groups(boxes, _GROUP_GAP * line_height, np.radians(_SPREAD_DEG))
+        gap = _GROUP_GAP * line_height
+        groups = _groups(boxes, gap, np.radians(_SPREAD_DEG))
         groups.sort(key=lambda g: -sum(_line_geometry(boxes[i])[1] for i in g))
-        for group in groups:
+        members = [[boxes[i] for i in g] for g in groups]
+        for box in short:
+            distances = [min(_box_gap(box, other) for other in group) for group in members]
+            nearest = int(np.argmin(distances))
+            if distances[nearest] <= gap:
+                members[nearest].append(box)
+        for group, lines in zip(groups, members, strict=True):
             if len(group) < min_lines or len(regions) >= _MAX_REGIONS:
                 continue
-            region = _region([boxes[i] for i in group], width, height)
+            region = _region(lines, width, height)
             if region is not None:
                 regions.append(region)
     return TextLocation(
