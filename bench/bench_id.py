@@ -86,6 +86,10 @@ def phone_pairs(count: int) -> list[tuple[dict, bytes, bytes]]:
     return out
 
 
+def _group(pair: dict) -> str:
+    return "phone" if pair.get("phone") else "random" if pair.get("random") else "golden"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
@@ -94,6 +98,14 @@ def main() -> None:
         "--baseline-threads", type=int, default=2, help="ORT threads for plain RapidOCR"
     )
     parser.add_argument("--phone", type=int, default=0, help="extra generated 4000x3000 pairs")
+    parser.add_argument(
+        "--random",
+        type=Path,
+        default=None,
+        help="a samples.id_random set: its held-out good captures join the run (cards filling "
+        "the frame, flat scans, busy desks: the text-anchored path is taken there)",
+    )
+    parser.add_argument("--random-count", type=int, default=40)
     args = parser.parse_args()
 
     pairs = json.loads((GOLDEN / "manifest.json").read_text(encoding="utf-8"))["pairs"]
@@ -107,6 +119,21 @@ def main() -> None:
 
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             photos += pool.submit(phone_pairs, args.phone).result()
+    if args.random:
+        manifest = json.loads((args.random / "manifest.json").read_text(encoding="utf-8"))
+        good = [
+            c
+            for c in manifest["cases"]
+            if c["split"] == "heldout" and c["expected_status"] == "verified"
+        ][: args.random_count]
+        photos += [
+            (
+                {**c, "random": True},
+                (args.random / c["front"]).read_bytes(),
+                (args.random / c["back"]).read_bytes(),
+            )
+            for c in good
+        ]
     engine = create_engine(OcrConfig(threads=args.threads))
     for p, front, back in photos[:2]:  # warm-up
         verify_id_card(
@@ -124,7 +151,7 @@ def main() -> None:
             result = verify_id_card(front, back, declaration, engine=engine)
             elapsed = (time.perf_counter() - started) * 1000
             totals.append(elapsed)
-            ours_by_group["phone" if p.get("phone") else "golden"].append(elapsed)
+            ours_by_group[_group(p)].append(elapsed)
             if "front.read" in result.timings_ms and "back.read" in result.timings_ms:
                 full_path.append(elapsed)
             for stage, ms in result.timings_ms.items():
@@ -157,7 +184,7 @@ def main() -> None:
             )
             elapsed = (time.perf_counter() - started) * 1000
             base_totals.append(elapsed)
-            base_by_group["phone" if p.get("phone") else "golden"].append(elapsed)
+            base_by_group[_group(p)].append(elapsed)
         base_correct += status == p["expected_status"]
     # the baseline always reads both photos fully: its "full path" is every pair
     base_full = base_totals
@@ -182,6 +209,7 @@ def main() -> None:
     for group, label in (
         ("golden", "committed golden set (1280x960, one 4000x3000 pair)"),
         ("phone", "generated phone photos (4000x3000)"),
+        ("random", "samples.id_random held-out good captures (independent generator)"),
     ):
         if ours_by_group[group]:
             ours_p50 = statistics.median(ours_by_group[group])
