@@ -271,6 +271,20 @@ def _serve_env(data_dir: Path) -> dict[str, str]:
     }
 
 
+def _tree_cpu(pid: int) -> float:
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def serve_throughput(files: list[Path], warm: list[Path], port: int) -> float:
     import subprocess
     import sys
@@ -311,7 +325,15 @@ def serve_throughput(files: list[Path], warm: list[Path], port: int) -> float:
                         time.sleep(0.1)
 
                 batch(warm)  # the checking processes load their models
-                return len(files) / batch(files)
+                cpu_before = _tree_cpu(proc.pid)
+                elapsed = batch(files)
+                used = _tree_cpu(proc.pid) - cpu_before
+                print(
+                    f"  serve run: {len(files) / elapsed:.1f} files/s; the server's processes "
+                    f"used {used:.1f} CPU-s in {elapsed:.1f} s = {used / elapsed:.2f} cores, "
+                    f"{1000 * used / len(files):.0f} CPU ms per file end to end"
+                )
+                return len(files) / elapsed
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -105,6 +105,8 @@ async def create_batch(
             service.create_batch, runtime, queue, batch_id=batch_id, form=form, source=caller.source
         )
     except BaseException:
+        # what this cannot delete (a busy file), the sweeper removes later: a batch folder
+        # without a batch row is an orphan (queue/sweeper.sweep_certificate_files)
         shutil.rmtree(runtime.store.root / "batches" / batch_id, ignore_errors=True)
         raise
 

@@ -186,9 +186,12 @@ class WorkerContext:
     keys: Keys
     pool: CheckPool | None = None  # None: check inline with ``engine``
 
-    def check(self, data: bytes, filename: str) -> CheckedFile:
+    def check(self, data: bytes, filename: str, *, inline: bool = False) -> CheckedFile:
+        """``inline``: in this process with its shared engine (a single interactive upload:
+        no hand-over to another process, and a server that never batches never starts the
+        pool); otherwise in the pool when there is one."""
         config = live_settings(self.settings).certificate  # calibrated, reloaded on SIGHUP
-        if self.pool is not None:
+        if self.pool is not None and not inline:
             return self.pool.check(data, filename, config)
         return check_file(data, filename, engine=self.engine, config=config)
 
@@ -264,6 +267,7 @@ def build_certificate_record(
     batch_id: str | None,
     file_id: str,
     data: bytes | None = None,
+    inline: bool = False,
 ) -> dict[str, Any]:
     """Check the file, write its preview (and fixed file), return ``save_record`` fields."""
     started = time.perf_counter()
@@ -279,7 +283,7 @@ def build_certificate_record(
     if data is None:
         assert stored_path is not None
         data = ctx.store.read(stored_path)
-    checked = ctx.check(data, filename)
+    checked = ctx.check(data, filename, inline=inline)
     report = checked.report
     folder = ctx.store.batch_dir(batch_id) if batch_id else ctx.store.single_dir()
     preview_path = fixed_path = None

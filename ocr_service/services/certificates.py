@@ -37,6 +37,7 @@ def validate_single(runtime: Runtime, *, data: bytes, filename: str, source: str
         batch_id=None,
         file_id=record_id,
         data=data,
+        inline=True,  # one interactive file: checked here, batches go to the pool
     )
     with session_scope(runtime.session_factory) as session:
         repo.save_record(
