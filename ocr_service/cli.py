@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,7 +69,6 @@ def _active_db_keys(settings: Settings) -> int:
 def _prepare_metrics_dir(settings: Settings) -> None:
     """Multiprocess metrics: every API process and worker of this host writes its own files
     into one directory; set before anything imports prometheus_client."""
-    import os
     import re
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -84,8 +84,6 @@ def _prepare_metrics_dir(settings: Settings) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
-    import os
-
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -212,7 +210,7 @@ def worker(
             "-Q",
             queues,
             "-c",
-            str(concurrency or settings.worker_concurrency),
+            str(concurrency or settings.worker_processes),
             "-P",
             pool,
             "--without-gossip",

@@ -118,7 +118,9 @@ class Settings(BaseSettings):
     job_running_timeout_s: float = Field(300.0, gt=0, description="sweeper re-runs after")
     sweep_interval_s: float = Field(30.0, gt=0)
     broker_visibility_timeout_s: int = Field(600, ge=5)
-    worker_concurrency: int = Field(1, ge=1)
+    worker_concurrency: int = Field(
+        0, ge=0, description="Celery worker processes (models loaded once each); 0: one per core"
+    )
     review_retention_days: int = Field(30, ge=1, description="manual-review images kept at most")
     cert_processes: int = Field(
         0, ge=0, description="certificate-checking processes (models loaded once each); 0: per core"
@@ -234,6 +236,11 @@ class Settings(BaseSettings):
         return self
 
     # derived values -------------------------------------------------------
+
+    @property
+    def worker_processes(self) -> int:
+        """Celery worker processes: the setting, or one per core this process may use."""
+        return self.worker_concurrency or len(os.sched_getaffinity(0))
 
     @property
     def embedded(self) -> bool:

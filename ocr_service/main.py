@@ -323,7 +323,7 @@ def create_app(
         "id",
         deadline_s=ops.id_deadline_s,
         times=queue.id_times,
-        parallelism=ops.id_parallelism or (1 if settings.embedded else settings.worker_concurrency),
+        parallelism=ops.id_parallelism or (1 if settings.embedded else settings.worker_processes),
         ahead=None if settings.embedded else queue.id_waiting,
     )
     app.state.batch_gate = ExpectedWaitGate(

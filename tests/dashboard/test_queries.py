@@ -304,3 +304,12 @@ def test_chart_geometry() -> None:
     assert reasons.bars[0].label == "图片歪斜" and reasons.bars[1].label == "BLURRY"
     assert reasons.bars[0].false_width == pytest.approx(reasons.bars[0].width / 4, abs=0.1)
     assert reasons.bars[1].width == pytest.approx(reasons.bars[0].width / 2, abs=0.1)
+
+
+def test_every_reason_code_has_a_chinese_label() -> None:
+    from ocr_service.dashboard.labels import CERTIFICATE_REASONS, ID_REASONS
+    from pipelines.certificate.result import CertReasonCode
+    from pipelines.id_card.result import ReasonCode
+
+    assert {str(c) for c in ReasonCode} <= {str(k) for k in ID_REASONS}
+    assert {str(c) for c in CertReasonCode} <= {str(k) for k in CERTIFICATE_REASONS}
