@@ -582,7 +582,13 @@ def assess_risks(
     if card is not None and side is not None:
         signals.append(detect_photocopy(card, side, min_chroma=config.copy_min_chroma))
         title = ""
-        if side is Side.BACK and engine is not None and view is not None and view.path == "contour":
+        if (
+            config.read_back_title
+            and side is Side.BACK
+            and engine is not None
+            and view is not None
+            and view.path == "contour"
+        ):
             title = read_title(card, engine)
         signals.append(detect_temporary_id(lines, title))
         if side is Side.FRONT:
