@@ -81,8 +81,8 @@ class IdCardConfig(BaseModel):
     )
     name_unsure_below: float = Field(
         0.98,
-        description="name-line confidence below which a name one character apart from the "
-        "declared one is taken as the recogniser's misreading (only when the number matches)",
+        description="name-line confidence below which a name that differs from the declared one "
+        "is read again from other crops before it is called a mismatch (rare characters)",
     )
     min_card_width_px: int = Field(
         500,

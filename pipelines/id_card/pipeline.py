@@ -33,6 +33,7 @@ from pipelines.id_card.fields import (
     FrontFields,
     back_field_scores,
     front_field_scores,
+    group_rows,
     parse_back,
     parse_front,
 )
@@ -47,15 +48,22 @@ from pipelines.id_card.quality import (
     stroke_sharpness,
     text_lines_contrast,
 )
-from pipelines.id_card.reading import CardReading, read_card
+from pipelines.id_card.reading import CardReading, read_card, reread_variants
 from pipelines.id_card.result import Declaration, IdVerification, Reason, ReasonCode, Side
 from pipelines.id_card.validation import (
     check_declaration,
     match_declaration,
+    names_match,
     validate_back,
     validate_front,
 )
-from pipelines.idnumber import check_character, check_id_number, mask_id_number, mask_name
+from pipelines.idnumber import (
+    check_character,
+    check_id_number,
+    mask_id_number,
+    mask_name,
+    normalize_id_number,
+)
 from pipelines.io import DecodedImage, decode_image
 from pipelines.ocr import OcrEngine
 
@@ -283,7 +291,7 @@ def _missing_anchors(view: CardView) -> list[str]:
 
 
 def _framing_reasons(
-    view: CardView, side: Side, missing: list[str], config: IdCardConfig
+    view: CardView, side: Side, missing: list[str], sharpness: float, config: IdCardConfig
 ) -> tuple[Reason, ...]:
     edges = tuple(dict.fromkeys(view.touched_edges + view.outside_edges))
     if edges and missing:
@@ -291,7 +299,10 @@ def _framing_reasons(
         return (
             reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(edges), missing=missing),
         )
-    if view.long_edge_px < config.min_card_width_px:
+    # A blurred card can lock the outline onto a smaller shape inside it: with nothing
+    # read and soft strokes, blur is the cause to name, not the size.
+    soft = view.reading.side is None and sharpness < config.min_sharpness
+    if view.long_edge_px < config.min_card_width_px and not soft:
         return (
             reason(
                 ReasonCode.CARD_TOO_SMALL,
@@ -380,7 +391,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
     measured["outside_edges"] = list(view.outside_edges)
     missing = _missing_anchors(view)
     measured["missing_anchors"] = missing
-    framing = _framing_reasons(view, side, missing, config)
+    framing = _framing_reasons(view, side, missing, sharpness, config)
     if framing:
         # Part of the card is really outside the frame (its printed text runs into the
         # edge and a part of the layout is missing), or the card is too small to read
@@ -518,6 +529,32 @@ def inspect_side(
     return SideInspection(side, pipeline.run({"data": data, "side": side}))
 
 
+def _name_reread_matches(
+    view: CardView, declaration: Declaration, engine: OcrEngine, config: IdCardConfig
+) -> bool:
+    """Whether the declared name is what the name line says when read again from other
+    crops, tried only when the number matched and the recogniser was unsure of the name
+    (a rare character misread). A declared name that no reading gives stays a mismatch."""
+    score = view.field_scores.get("name")
+    if score is None or score >= config.name_unsure_below or view.front is None:
+        return False
+    if view.front.id_number != normalize_id_number(declaration.id_number):
+        return False
+    charset = getattr(engine, "charset", None)
+    for _, text, row in group_rows(view.reading.lines):
+        if "姓名" not in text:
+            continue
+        for line in row:
+            if line.text.replace(" ", "") == "姓名":
+                continue
+            for reread, _ in reread_variants(view.reading.card, line.box, engine):
+                candidate = reread.replace("姓名", "").replace(" ", "")
+                if candidate and names_match(candidate, declaration.name, charset):
+                    return True
+        break
+    return False
+
+
 def _orientation_degrees(corners: np.ndarray, rotated_180: bool) -> int:
     """How far the card was turned in the photo, to the nearest quarter turn (clockwise)."""
     dx, dy = corners[1] - corners[0]
@@ -614,15 +651,13 @@ def verify_id_card(
             and r.detail.get("field", "id_number") == "id_number"
             for r in front_reasons
         ):
-            reasons.extend(
-                match_declaration(
-                    front_fields,
-                    declaration,
-                    getattr(engine, "charset", None),
-                    name_score=front_view.field_scores.get("name"),
-                    unsure_below=config.name_unsure_below,
-                )
-            )
+            matched = match_declaration(front_fields, declaration, getattr(engine, "charset", None))
+            if any(r.code is ReasonCode.NAME_MISMATCH for r in matched) and _name_reread_matches(
+                front_view, declaration, engine, config
+            ):
+                matched = [r for r in matched if r.code is not ReasonCode.NAME_MISMATCH]
+                measurements["front"]["name_confirmed_by_reread"] = True
+            reasons.extend(matched)
     if back_fields is not None:
         birth = front_fields.birth_date if front_fields else None
         if front_fields and front_fields.id_number:

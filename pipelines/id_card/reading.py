@@ -179,3 +179,38 @@ def read_card(
         "recognize": (finished - classified) * 1000,
     }
     return CardReading(lines, image, rotated, side, scores, timings)
+
+
+def reread_variants(
+    card: np.ndarray, box: np.ndarray, engine: OcrEngine, *, pads: tuple[float, ...] = (0.12, 0.3)
+) -> list[tuple[str, float]]:
+    """Recognise one line again from differently framed and contrast-stretched crops.
+
+    The recogniser's answer for a rare character can hinge on the crop (骉 read as 弱 from a
+    tight box, right from a looser one). A declared spelling that one of these readings
+    gives exactly is evidence; one that none gives stays a mismatch.
+    """
+    centre = box.mean(axis=0)
+    height = float(np.linalg.norm(box[3] - box[0]))
+    width = float(np.linalg.norm(box[1] - box[0]))
+    along = (box[1] - box[0]) / max(width, 1.0)
+    across = (box[3] - box[0]) / max(height, 1.0)
+    crops = []
+    for pad in pads:
+        half_w, half_h = width / 2 + pad * height, height / 2 * (1 + pad)
+        grown = np.array(
+            [
+                centre - along * half_w - across * half_h,
+                centre + along * half_w - across * half_h,
+                centre + along * half_w + across * half_h,
+                centre - along * half_w + across * half_h,
+            ],
+            np.float32,
+        )
+        crop = crop_line(card, grown)
+        crops.append(crop)
+        gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        stretched = cv2.normalize(gray, None, 0, 255, cv2.NORM_MINMAX)
+        crops.append(cv2.cvtColor(stretched, cv2.COLOR_GRAY2BGR))
+    crops.append(cv2.resize(crop_line(card, box), None, fx=1.5, fy=1.5))
+    return engine.recognize(crops)

@@ -321,6 +321,9 @@ def detect_edited_image(
 # --- photocopy ----------------------------------------------------------------------
 
 
+_WASHED_OUT_LUMINANCE = 235.0
+
+
 def detect_photocopy(card: np.ndarray, side: Side, *, min_chroma: float = 2.5) -> RiskSignal:
     """Chroma that varies across the card (guilloche, emblem, portrait) against one cast."""
     started = time.perf_counter()
@@ -331,6 +334,11 @@ def detect_photocopy(card: np.ndarray, side: Side, *, min_chroma: float = 2.5) -
     usable = (lum > 40) & (small.max(axis=2) < 250)
     if usable.mean() < 0.3:
         return _timed(RiskCode.PHOTOCOPY, started, 0.0, {"usable_share": round(usable.mean(), 3)})
+    washed = float(np.median(lum[usable]))
+    if washed > _WASHED_OUT_LUMINANCE:
+        # Overexposure bleaches every colour out of a genuine card too: no evidence either way
+        # (the capture check names the overexposure).
+        return _timed(RiskCode.PHOTOCOPY, started, 0.0, {"median_luminance": round(washed, 1)})
     # Chromaticity (b, g, r over their sum) is the same for every grey level under one
     # light, however warm: a copy's pixels all share the light's; a card's do not.
     chromaticity = small / total[..., None]

@@ -164,20 +164,9 @@ def validate_back(back: BackFields, birth_date: date | None, today: date) -> lis
 
 
 def match_declaration(
-    front: FrontFields,
-    declaration: Declaration,
-    charset: frozenset[str] | None = None,
-    *,
-    name_score: float | None = None,
-    unsure_below: float = 0.0,
+    front: FrontFields, declaration: Declaration, charset: frozenset[str] | None = None
 ) -> list[Reason]:
-    """Compare what the card says with what the candidate declared. Never lenient on digits.
-
-    The one leniency: when the number matches exactly and the recogniser itself was
-    unsure of the name line (confidence below ``unsure_below``), a name one character
-    apart is taken as the recogniser's misreading of a rare character (骉 read as 弱),
-    not as a different person: the number already identifies the card's holder.
-    """
+    """Compare what the card says with what the candidate declared. Never lenient on digits."""
     reasons: list[Reason] = []
     declared_number = normalize_id_number(declaration.id_number)
     if front.id_number and front.id_number != declared_number:
@@ -187,21 +176,8 @@ def match_declaration(
             reason(ReasonCode.ID_NUMBER_MISMATCH, Side.FRONT, where, positions=positions)
         )
     if front.name and not names_match(front.name, declaration.name, charset):
-        unsure = (
-            not reasons
-            and name_score is not None
-            and name_score < unsure_below
-            and one_character_apart(front.name, declaration.name)
-        )
-        if not unsure:
-            reasons.append(reason(ReasonCode.NAME_MISMATCH, Side.FRONT))
+        reasons.append(reason(ReasonCode.NAME_MISMATCH, Side.FRONT))
     return reasons
-
-
-def one_character_apart(read: str, declared: str) -> bool:
-    """Same length (at least two), exactly one position different."""
-    a, b = normalize_name(read), normalize_name(declared)
-    return len(a) == len(b) >= 2 and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
 def names_match(read: str, declared: str, charset: frozenset[str] | None = None) -> bool:
