@@ -257,7 +257,31 @@ def read_stage(
                 k: None if v is None else round(v, 3) for k, v in best.field_scores.items()
             },
         )
+    if best is None:
+        # No card to read: say why from the whole photo, and stop.
+        verdict, frame = _no_card_verdict(
+            decoded, outline, located.boxes if located else 0, side, config
+        )
+        measured.update(frame)
+        return StageResult(passed=False, reasons=(verdict,), measured=measured, stop=True)
     return StageResult(measured=measured, output=best)
+
+
+def _no_card_verdict(
+    decoded: DecodedImage, outline: OutlineResult, text_boxes: int, side: Side, config: IdCardConfig
+) -> tuple[Reason, dict[str, Any]]:
+    """A card cut by the frame still shows some of its print: a card-like shape crossing
+    an edge counts as a cut card only with text in the photo; a black frame is too dark
+    whatever shapes it holds."""
+    verdict, measured = _frame_verdict(decoded, side, config)
+    cut = outline.cut_edges if outline.found else ()
+    if verdict.code is ReasonCode.CARD_NOT_FOUND and cut and text_boxes >= _CUT_CARD_MIN_TEXT:
+        where = "、".join(EDGE_ZH[e] for e in cut)
+        return reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(cut)), measured
+    return verdict, measured
+
+
+_CUT_CARD_MIN_TEXT = 2
 
 
 def _frame_verdict(
@@ -341,26 +365,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         "min_sharpness": config.min_sharpness,
         "min_card_width_px": config.min_card_width_px,
     }
-    if view is None and frame_exposure(context["decode"].pixels)[0] < config.min_brightness:
-        verdict, measured = _frame_verdict(context["decode"], side, config)
-        return StageResult(
-            passed=False, reasons=(verdict,), measured=measured, limits=limits, stop=True
-        )
-    if view is None and outline.found and outline.cut_edges:
-        edges = outline.cut_edges
-        where = "、".join(EDGE_ZH[e] for e in edges)
-        return StageResult(
-            passed=False,
-            reasons=(reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(edges)),),
-            measured={"cut_edges": list(edges)},
-            limits=limits,
-            stop=True,
-        )
-    if view is None:
-        verdict, measured = _frame_verdict(context["decode"], side, config)
-        return StageResult(
-            passed=False, reasons=(verdict,), measured=measured, limits=limits, stop=True
-        )
+    assert view is not None  # the read stage stops when it found no card
     expected = view.reading.side or side
     card = view.reading.card
     gray = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
