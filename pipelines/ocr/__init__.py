@@ -33,6 +33,14 @@ class OcrConfig(BaseModel):
     det_limit_side_len: int = Field(
         default=960, ge=320, le=4096, description="longest side the detector sees"
     )
+    rec_batch_size: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="line crops per recognition call: the recogniser's output grows with batch "
+        "x line length x its 18k-character dictionary (a batch of six long lines took ~230 MB); "
+        "two was also faster on 2 cores",
+    )
     paddle_model_dir: str | None = None
 
 

@@ -56,6 +56,7 @@ class OnnxOcrEngine:
             # upscaling a small card crop to 736 px on its short side.
             "Det.limit_side_len": config.det_limit_side_len,
             "Det.limit_type": "max",
+            "Rec.rec_batch_num": config.rec_batch_size,
         }
         try:
             self._rapid = RapidOCR(params=params)
