@@ -108,3 +108,25 @@ def test_a_flat_crop_is_found_by_its_text(cases, ocr_engine) -> None:
     assert inspection.reasons == []
     read = inspection.measurements["stages"]["read"]["measured"]
     assert read["path"] == "text" and read["field_scores"]["id_number"] >= 0.8
+
+
+def test_a_stage_of_the_side_pipeline_can_be_swapped(ocr_engine) -> None:
+    """The runner takes the stage list as data: a test replaces the outline search with one
+    that finds nothing, and the card is still found by its text."""
+    from pathlib import Path
+
+    from pipelines.compose import StageResult
+    from pipelines.id_card import IdCardConfig
+    from pipelines.id_card.outline import OutlineResult
+    from pipelines.id_card.pipeline import side_pipeline
+
+    golden = Path(__file__).resolve().parents[2] / "samples" / "golden" / "id"
+    config = IdCardConfig()
+    blind = side_pipeline(ocr_engine, config).replace(
+        "outline", lambda context: StageResult(output=OutlineResult(False))
+    )
+    inspection = inspect_side(
+        (golden / "a_front.jpg").read_bytes(), Side.FRONT, ocr_engine, config, pipeline=blind
+    )
+    assert inspection.reasons == []
+    assert inspection.measurements["stages"]["read"]["measured"]["path"] == "text"
