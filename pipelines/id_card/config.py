@@ -84,6 +84,12 @@ class IdCardConfig(BaseModel):
         description="name-line confidence below which a name that differs from the declared one "
         "is read again from other crops before it is called a mismatch (rare characters)",
     )
+    name_min_log_likelihood_ratio: float = Field(
+        -6.0,
+        description="an unsure name line supports the declared name when the recogniser finds "
+        "it at most e^6 times less likely than its own reading (CTC; tune half: misread rare "
+        "characters -1.8 to -2.2, different names -19 and below)",
+    )
     min_card_width_px: int = Field(
         500,
         description="card's long edge in the original photo below which the candidate is "

@@ -97,6 +97,30 @@ class OcrEngine(Protocol):
         ...
 
 
+def ctc_log_likelihood(log_probs: np.ndarray, labels: Sequence[int], blank: int = 0) -> float:
+    """log P(labels) from per-step log-probabilities (T x C) by the CTC forward algorithm:
+    the sum over every alignment of the label sequence with blanks and repeats."""
+    extended = [blank]
+    for label in labels:
+        extended += [label, blank]
+    steps, width = log_probs.shape[0], len(extended)
+    alpha = np.full(width, -np.inf)
+    alpha[0] = log_probs[0, blank]
+    if width > 1:
+        alpha[1] = log_probs[0, extended[1]]
+    ext = np.array(extended)
+    # a step may skip a blank between two different labels
+    skip = np.zeros(width, bool)
+    skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+    for t in range(1, steps):
+        shifted1 = np.concatenate(([-np.inf], alpha[:-1]))
+        shifted2 = np.concatenate(([-np.inf, -np.inf], alpha[:-2]))
+        shifted2 = np.where(skip, shifted2, -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, shifted1), shifted2) + log_probs[t, ext]
+    tail = alpha[-1] if width == 1 else np.logaddexp(alpha[-1], alpha[-2])
+    return float(tail)
+
+
 def crop_line(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     """Perspective-crop one text quadrilateral to an upright strip."""
     import cv2

@@ -7,6 +7,7 @@ is loaded, so a swapped or truncated file fails at start-up with its name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ import numpy as np
 
 from models import ModelEntry, load_registry
 from pipelines.errors import InferenceError
-from pipelines.ocr import OcrConfig, OcrResult, TextLine, crop_line
+from pipelines.ocr import OcrConfig, OcrResult, TextLine, crop_line, ctc_log_likelihood
 
 
 def _verify(entry: ModelEntry, path: Path) -> None:
@@ -107,6 +108,31 @@ class OnnxOcrEngine:
         except Exception as exc:
             raise InferenceError(f"text recognition failed: {exc}") from exc
         return [(str(t), float(s)) for t, s in zip(output.txts, output.scores, strict=True)]
+
+    def text_log_likelihood(self, crop: np.ndarray, text: str) -> float | None:
+        """log P(text | line crop) under the recogniser, summed over every CTC alignment.
+
+        Asks the model "could this line say ``text``?" rather than "what does it say?":
+        a rare character it misreads still keeps some probability where it is printed,
+        while a different character that is not there gets almost none. ``None`` when
+        ``text`` holds a character outside the recogniser's dictionary.
+        """
+        index = self._char_index
+        labels = [index.get(ch) for ch in text]
+        if not labels or any(label is None for label in labels):
+            return None
+        _, height, width = self._rec.rec_image_shape[:3]
+        ratio = max(width / height, crop.shape[1] / max(crop.shape[0], 1))
+        batch = self._rec.resize_norm_img(np.ascontiguousarray(crop), ratio)[np.newaxis]
+        try:
+            probs = np.asarray(self._rec.session(batch.astype(np.float32)))[0]
+        except Exception as exc:
+            raise InferenceError(f"text recognition failed: {exc}") from exc
+        return ctc_log_likelihood(np.log(np.clip(probs, 1e-12, 1.0)), labels)
+
+    @functools.cached_property
+    def _char_index(self) -> dict[str, int]:
+        return {ch: i for i, ch in enumerate(self._rec.postprocess_op.character) if i > 0}
 
     def read(self, image: np.ndarray, *, classify: bool = True) -> OcrResult:
         started = time.perf_counter()
