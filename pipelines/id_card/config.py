@@ -27,6 +27,12 @@ class RiskConfig(BaseModel):
     multiple_cards: RiskPolicy = Field("reject", description="several cards in one photo")
     covered_field: RiskPolicy = Field("reject", description="a finger or object over a key field")
     flag_confidence: float = Field(0.5, description="a signal at or above this confidence flags")
+    signal_flag_confidence: dict[str, float] = Field(
+        default_factory=lambda: {"SCREEN_RECAPTURE": 0.6, "PHOTOCOPY": 0.8},
+        description="per-signal flag thresholds over flag_confidence, from the tune halves: "
+        "genuine captures reached 0.565 (screen) and 0.696 (copy) on 412 sides; screen photos "
+        "0.58-1.0, greyscale copies 0.91-1.0",
+    )
     screen_peak_threshold: float = Field(
         2.3, description="log-magnitude excess of a spectral peak (moire, pixel grid) that flags"
     )
@@ -73,6 +79,11 @@ class IdCardConfig(BaseModel):
     )
     locate_long_side: int = Field(
         640, description="text detection on the whole photo (text-anchored localisation) size"
+    )
+    locate_fine_long_side: int = Field(
+        1600,
+        description="second, finer text detection when the first found no card at all (a card "
+        "held far away)",
     )
     min_field_confidence: float = Field(
         0.8,

@@ -220,8 +220,16 @@ def read_stage(
         )
         tried.append("contour")
     located = None
-    if best is None or not best.confident(side, config.min_field_confidence):
-        located = locate_by_text(image, engine, long_side=config.locate_long_side)
+    # Text detection on the whole photo; once more at a finer scale when nothing at all was
+    # found, since a card held far away has text too small for the first pass (it can then
+    # be called too small instead of missing).
+    sizes = [config.locate_long_side]
+    if max(image.shape[:2]) > 1.5 * config.locate_long_side:
+        sizes.append(min(max(image.shape[:2]), config.locate_fine_long_side))
+    for size in sizes:
+        if best is not None and (best.confident(side, config.min_field_confidence) or located):
+            break
+        located = locate_by_text(image, engine, long_side=size)
         for region in located.regions:
             card = rectify_region(image, region.corners, width=config.card_width_px)
             view = _view(
@@ -235,7 +243,7 @@ def read_stage(
                 touched=region.touched_edges,
                 outside=region.outside_edges,
             )
-            tried.append("text")
+            tried.append("text" if size == sizes[0] else "text_fine")
             best = _better(best, view, side)
             if best.confident(side, config.min_field_confidence):
                 break
@@ -315,19 +323,41 @@ def _missing_anchors(view: CardView) -> list[str]:
     return [a[0] for a in _ANCHORS[view.reading.side] if not any(k in text for k in a)]
 
 
+def _nearest_edge(corners: np.ndarray, frame_size: tuple[int, int]) -> str:
+    width, height = frame_size
+    gaps = {
+        "left": float(corners[:, 0].min()),
+        "right": float(width - corners[:, 0].max()),
+        "top": float(corners[:, 1].min()),
+        "bottom": float(height - corners[:, 1].max()),
+    }
+    return min(gaps, key=lambda edge: gaps[edge])
+
+
 def _framing_reasons(
-    view: CardView, side: Side, missing: list[str], sharpness: float, config: IdCardConfig
+    view: CardView,
+    side: Side,
+    missing: list[str],
+    sharpness: float,
+    frame_size: tuple[int, int],
+    config: IdCardConfig,
 ) -> tuple[Reason, ...]:
     edges = tuple(dict.fromkeys(view.touched_edges + view.outside_edges))
-    if edges and missing:
+    if missing and (edges or len(missing) >= 2):
+        # Two anchors gone is a lost part of the card even where the block itself keeps
+        # clear of the edge (a genuine capture misses at most one, misread, on the tune
+        # half); the edge named is the one the block lies nearest.
+        edges = edges or (_nearest_edge(view.corners, frame_size),)
         where = "、".join(EDGE_ZH[e] for e in edges)
         return (
             reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(edges), missing=missing),
         )
     # A blurred card can lock the outline onto a smaller shape inside it: with nothing
-    # read and soft strokes, blur is the cause to name, not the size.
+    # read and soft strokes, blur is the cause to name, not the size; a card far too
+    # small for its text to survive is small whatever its strokes look like.
     soft = view.reading.side is None and sharpness < config.min_sharpness
-    if view.long_edge_px < config.min_card_width_px and not soft:
+    tiny = view.long_edge_px < 0.6 * config.min_card_width_px
+    if view.long_edge_px < config.min_card_width_px and (tiny or not soft):
         return (
             reason(
                 ReasonCode.CARD_TOO_SMALL,
@@ -397,7 +427,8 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
     measured["outside_edges"] = list(view.outside_edges)
     missing = _missing_anchors(view)
     measured["missing_anchors"] = missing
-    framing = _framing_reasons(view, side, missing, sharpness, config)
+    height, width = context["decode"].pixels.shape[:2]
+    framing = _framing_reasons(view, side, missing, sharpness, (width, height), config)
     if framing:
         # Part of the card is really outside the frame (its printed text runs into the
         # edge and a part of the layout is missing), or the card is too small to read
@@ -438,6 +469,11 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         reasons.append(_exposure(side, brightness, contrast))
     elif sharpness < config.min_sharpness:
         reasons.append(_blurry(side, sharpness, config))
+    elif not view.reading.lines:
+        # A card-shaped thing, crisp and contrasted, with no print at all: not a card.
+        verdict, frame = _frame_verdict(context["decode"], side, config)
+        measured.update(frame)
+        reasons.append(verdict)
     elif unread and view.reading.side is not None:
         where = "、".join(FIELD_NAMES_ZH[f] for f in unread)
         reasons.append(reason(ReasonCode.TEXT_UNREADABLE, side, where, fields=unread))

@@ -88,10 +88,14 @@ class RiskAssessment:
 
     signals: tuple[RiskSignal, ...]
     threshold: float
+    thresholds: Mapping[str, float] = field(default_factory=dict)  # per signal, overriding
+
+    def threshold_of(self, code: RiskCode) -> float:
+        return self.thresholds.get(code.value, self.threshold)
 
     @property
     def flagged(self) -> tuple[RiskSignal, ...]:
-        return tuple(s for s in self.signals if s.confidence >= self.threshold)
+        return tuple(s for s in self.signals if s.confidence >= self.threshold_of(s.code))
 
     def __getitem__(self, code: RiskCode) -> RiskSignal:
         return next(s for s in self.signals if s.code is code)
@@ -605,7 +609,7 @@ def assess_risks(
             detect_covered_field(card, side, view.field_scores if view else None,
                                  min_cover=config.cover_min_share)
         )
-    return RiskAssessment(tuple(signals), config.flag_confidence)
+    return RiskAssessment(tuple(signals), config.flag_confidence, config.signal_flag_confidence)
 
 
 def risks_stage(
@@ -639,6 +643,12 @@ def risks_stage(
         passed=not reasons,
         reasons=reasons,
         measured=measured,
-        limits={"flag_confidence": risk_config.flag_confidence},
+        limits={
+            "flag_confidence": risk_config.flag_confidence,
+            **{
+                f"flag_confidence_{code.lower()}": value
+                for code, value in risk_config.signal_flag_confidence.items()
+            },
+        },
         output=assessment,
     )
