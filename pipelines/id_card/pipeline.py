@@ -339,11 +339,12 @@ def _framing_reasons(
     side: Side,
     missing: list[str],
     sharpness: float,
+    legible: bool,
     frame_size: tuple[int, int],
     config: IdCardConfig,
 ) -> tuple[Reason, ...]:
     edges = tuple(dict.fromkeys(view.touched_edges + view.outside_edges))
-    if missing and (edges or len(missing) >= 2):
+    if missing and (edges or (legible and len(missing) >= 2)):
         # Two anchors gone is a lost part of the card even where the block itself keeps
         # clear of the edge (a genuine capture misses at most one, misread, on the tune
         # half); the edge named is the one the block lies nearest.
@@ -428,7 +429,14 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
     missing = _missing_anchors(view)
     measured["missing_anchors"] = missing
     height, width = context["decode"].pixels.shape[:2]
-    framing = _framing_reasons(view, side, missing, sharpness, (width, height), config)
+    card_glare = float(glare.mean())
+    # Anchors lost to darkness, blur or a washed-out card are a capture problem, not framing.
+    legible = (
+        contrast >= config.min_text_contrast
+        and sharpness >= config.min_sharpness
+        and card_glare < _WASHED_OUT
+    )
+    framing = _framing_reasons(view, side, missing, sharpness, legible, (width, height), config)
     if framing:
         # Part of the card is really outside the frame (its printed text runs into the
         # edge and a part of the layout is missing), or the card is too small to read
@@ -439,7 +447,6 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
     if view.reading.side is not None and view.confident(expected, config.min_field_confidence):
         # Every key field read with confidence: measured for the record, never rejected.
         return StageResult(measured={**measured, "confident": True}, limits=limits)
-    card_glare = float(glare.mean())
     measured["card_glare"] = round(card_glare, 3)
     # Glare is a local highlight; white clipped over much of the card is overexposure.
     glared = [
