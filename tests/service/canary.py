@@ -207,8 +207,3 @@ def _upside_down(jpeg: bytes) -> bytes:
     return out.getvalue()
 
 
-CERTIFICATE_XFAIL = (
-    "issue 10 item 2 (owned by the certificate rework, not landed yet): certificate storage "
-    "still keeps the holder's name and number in records.fixed_filename (the canonical "
-    "name of a fixed file)"
-)

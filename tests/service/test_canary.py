@@ -14,12 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import MetaData, select
 
 from ocr_service.logs import JsonFormatter
 from tests.service.canary import (
-    CERTIFICATE_XFAIL,
     files_under,
     scan,
     send_traffic,
@@ -77,13 +75,7 @@ def test_canary_embedded(client_for, make_settings, tmp_path) -> None:  # type: 
 
     id_hits = [h for h in scan(blobs, traffic.id_people) if "GB 11643" not in h]
     id_hits += [f"{w}: marker" for w, data in blobs.items() if traffic.marker in data]
-    certificate_numbers = {p.number[:6] for p in traffic.certificate_people}
-    stray_numbers = [
-        h for h in scan(blobs, []) if h.rsplit(" ", 1)[-1][:6] not in certificate_numbers
-    ]
     assert not id_hits, id_hits
-    assert not stray_numbers, stray_numbers
-
+    assert not scan(blobs, []), "a valid GB 11643 number is stored somewhere"
     certificate_hits = scan(blobs, traffic.certificate_people)
-    if certificate_hits:
-        pytest.xfail(f"{CERTIFICATE_XFAIL}: {certificate_hits[:5]}")
+    assert not certificate_hits, certificate_hits
