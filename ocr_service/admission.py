@@ -22,7 +22,10 @@ MAX_RETRY_AFTER_S = 300
 
 
 class ServiceTimes:
-    """The mean of the last ``window`` per-job service times (thread-safe)."""
+    """A high percentile of the last ``window`` per-job service times (thread-safe).
+
+    The mean lags when load jumps, which admitted jobs that then ran into their deadline;
+    the 90th percentile of the same window keeps a margin without waiting for more data."""
 
     def __init__(self, window: int, initial_s: float) -> None:
         self._samples: deque[float] = deque(maxlen=window)
@@ -38,7 +41,8 @@ class ServiceTimes:
         with self._lock:
             if not self._samples:
                 return self._initial
-            return sum(self._samples) / len(self._samples)
+            ordered = sorted(self._samples)
+            return ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
 
 
 def retry_after_for(expected_wait_s: float, deadline_s: float) -> int:
