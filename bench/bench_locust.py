@@ -31,6 +31,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+ID_DEADLINE_S = 10.0  # the service's default OPS__ID_DEADLINE_S
+
+
+def _id_outcomes(outcomes: dict[str, list[float]]) -> dict[str, float | int | None]:
+    """ID verifications: answered ones and their slowest, refused ones split into refused at
+    admission (under a second) and refused after waiting (admitted, then out of time)."""
+    answered, refused = outcomes.get("answered", []), outcomes.get("refused", [])
+    return {
+        "id_answered": len(answered),
+        "id_answered_max_s": round(max(answered), 2) if answered else None,
+        "id_answered_after_deadline": sum(1 for t in answered if t > ID_DEADLINE_S),
+        "id_refused_at_admission": sum(1 for t in refused if t < 1.0),
+        "id_refused_after_waiting": sum(1 for t in refused if t >= 1.0),
+    }
+
+
 def start_server(data_dir: Path, api_key: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     import socket
 
@@ -189,6 +205,7 @@ def run_level(
         "shed_429": len(shed["429"]),
         "shed_503": len(shed["503"]),
         "retry_after_s": sorted({int(x) for x in shed["429"] + shed["503"]}),
+        **_id_outcomes(shed.get("id_outcomes") or {}),
         "server_cpu_cores": round((cpu_after - cpu_before) / wall, 2),
         # other work on the machine skews everything: say how busy it was
         "machine_load_1m": round(os.getloadavg()[0], 2),
@@ -237,6 +254,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{idk.get('p95_ms', '-'):>7} {idk.get('p99_ms', '-'):>7} "
             f"{100 * (r['error_ratio'] or 0):>5.1f} {r['shed_429']:>4} {r['shed_503']:>4} "
             f"{r['server_cpu_cores']:>4}"
+        )
+    print("\nID verifications: answered (slowest, after the deadline) / refused at admission / "
+          "refused after waiting")
+    for r in results:
+        print(
+            f"{r['users']:>5} {r['id_answered']:>6} ({r['id_answered_max_s']} s, "
+            f"{r['id_answered_after_deadline']}) / {r['id_refused_at_admission']} / "
+            f"{r['id_refused_after_waiting']}"
         )
     print(f"\nserver log: {work / 'serve.log'}; locust CSVs: {out}")
     return 0

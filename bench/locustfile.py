@@ -59,6 +59,9 @@ _next_user = iter(range(1_000_000))
 CERT_FILES = [(p.name, p.read_bytes()) for p in sorted(CERTS.glob("*.jpg")) if "+" in p.name]
 
 SHED: dict[str, list[float]] = {"429": [], "503": []}
+# ID verifications by how they ended, with their latency in seconds: answered (200), or
+# refused (503) at once at admission or only after waiting (admitted, then out of time).
+ID_OUTCOMES: dict[str, list[float]] = {"answered": [], "refused": []}
 
 
 def _shed(response) -> bool:  # type: ignore[no-untyped-def]
@@ -94,6 +97,11 @@ class Applicant(HttpUser):
             catch_response=True,
             timeout=60,
         ) as r:
+            elapsed = r.elapsed.total_seconds()
+            if r.status_code == 200:
+                ID_OUTCOMES["answered"].append(elapsed)
+            elif r.status_code == 503:
+                ID_OUTCOMES["refused"].append(elapsed)
             if _shed(r):
                 r.failure(f"shed {r.status_code}")
             elif r.status_code != 200 or r.json().get("status") != "verified":
@@ -139,4 +147,4 @@ class Applicant(HttpUser):
 def _write_shed(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
     out = os.environ.get("BENCH_SHED_FILE")
     if out:
-        Path(out).write_text(json.dumps(SHED))
+        Path(out).write_text(json.dumps({**SHED, "id_outcomes": ID_OUTCOMES}))

@@ -63,9 +63,11 @@ class ExpectedWaitGate:
         parallelism: int = 1,
         ahead: Callable[[], int] | None = None,
         draining: Callable[[], bool] | None = None,
+        headroom: float = 1.0,
     ) -> None:
         self.queue = queue
         self.deadline_s = deadline_s
+        self.budget_s = deadline_s * headroom  # what the expected wait may fill
         self.times = times
         self._parallelism = max(1, parallelism)
         self._ahead = ahead
@@ -92,12 +94,12 @@ class ExpectedWaitGate:
             raise QueueUnavailableError("the service is restarting, retry shortly", retry_after=5)
         wait = self.expected_wait(extra_jobs)
         metrics.EXPECTED_WAIT.labels(self.queue).set(wait)
-        if wait > self.deadline_s:
+        if wait > self.budget_s:
             metrics.SHED.labels(self.queue, "expected_wait").inc()
             raise QueueUnavailableError(
-                f"busy: the expected wait ({wait:.0f} s) exceeds {self.deadline_s:.0f} s, "
+                f"busy: the expected wait ({wait:.0f} s) exceeds {self.budget_s:.0f} s, "
                 "retry later",
-                retry_after=retry_after_for(wait, self.deadline_s),
+                retry_after=retry_after_for(wait, self.budget_s),
             )
         return wait
 

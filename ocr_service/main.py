@@ -268,6 +268,7 @@ def create_app(
             ExpectedWaitGate(
                 "certificate",
                 deadline_s=ops.single_cert_deadline_s,
+                headroom=ops.admission_headroom,
                 times=queue.cert_times,
                 parallelism=_CERT_SLOTS,
             ),
@@ -322,6 +323,7 @@ def create_app(
     app.state.id_gate = ExpectedWaitGate(
         "id",
         deadline_s=ops.id_deadline_s,
+        headroom=ops.admission_headroom,
         times=queue.id_times,
         parallelism=ops.id_parallelism or (1 if settings.embedded else settings.worker_processes),
         ahead=None if settings.embedded else queue.id_waiting,

@@ -45,6 +45,14 @@ class OpsConfig(BaseModel):
         gt=0,
         description="a batch upload is refused while the certificate backlog would take longer",
     )
+    admission_headroom: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="share of a deadline the expected wait may fill at admission: the rest "
+        "absorbs service times that rise after a job was admitted (a certificate batch "
+        "arriving), so admitted jobs are answered within the deadline",
+    )
     service_time_window: int = Field(
         20, ge=1, description="recent jobs whose service times make the estimate"
     )
