@@ -557,12 +557,8 @@ class SideInspection:
 
     @property
     def measurements(self) -> dict[str, Any]:
-        """Flat values the dashboard lists, plus every stage's record."""
-        out: dict[str, Any] = {}
-        for result in self.report.results:
-            out.update({k: v for k, v in result.measured.items() if k not in out})
-        out["stages"] = self.report.to_record()
-        return out
+        """Every stage's record (passed, measured, limits, reasons, elapsed)."""
+        return {"stages": self.report.to_record()}
 
 
 def inspect_side(

@@ -29,20 +29,46 @@ CERT_REASONS = [
 
 
 def id_measurements(rng: random.Random) -> dict[str, Any]:
+    """Per side, the stage records the ID pipeline stores (measured values and limits)."""
+
     def side() -> dict[str, Any]:
+        def stage(measured: dict[str, Any], limits: dict[str, Any] | None = None) -> dict:
+            return {
+                "passed": True,
+                "measured": measured,
+                "limits": limits or {},
+                "reasons": [],
+                "elapsed_ms": round(rng.uniform(1, 200), 1),
+            }
+
         return {
-            "photo_px": [3000, 4000],
-            "exif_rotated": False,
-            "outline_score": 0.93,
-            "card_area_fraction": round(rng.uniform(0.08, 0.5), 4),
-            "card_long_edge_px": rng.randint(400, 2000),
-            "cut_edges": [],
-            "sharpness": round(rng.uniform(20, 400), 1),
-            "brightness": round(rng.uniform(60, 230), 1),
-            "clipped_fraction": round(rng.uniform(0, 0.4), 4),
-            "glare_fraction": round(rng.uniform(0, 0.1), 4),
-            "glare_fields": {"name": round(rng.uniform(0, 0.3), 3), "id_number": 0.0},
-            "orientation_degrees": rng.choice([0, 0, 0, 90, 180]),
+            "stages": {
+                "decode": stage({"photo_px": [3000, 4000], "exif_rotated": False}),
+                "outline": stage({"found": True, "score": 0.93, "cut_edges": []}),
+                "read": stage(
+                    {
+                        "path": rng.choice(["contour", "contour", "text"]),
+                        "card_long_edge_px": rng.randint(400, 2000),
+                        "orientation_degrees": rng.choice([0, 0, 0, 90, 180]),
+                        "field_scores": {"name": round(rng.uniform(0.7, 1.0), 3), "id_number": 1.0},
+                    }
+                ),
+                "capture": stage(
+                    {
+                        "sharpness": round(rng.uniform(0.1, 1.0), 3),
+                        "text_contrast": round(rng.uniform(10, 200), 1),
+                        "glare_fields": {"name": round(rng.uniform(0, 0.3), 3), "id_number": 0.0},
+                        "cut_edges": [],
+                    },
+                    {
+                        "min_field_confidence": 0.8,
+                        "min_sharpness": 0.37,
+                        "min_text_contrast": 30.0,
+                        "glare_field_fraction": 0.1,
+                        "min_card_width_px": 500,
+                    },
+                ),
+            }
         }
 
     return {"front": side(), "back": side()}

@@ -84,7 +84,8 @@ def test_verified_result_is_masked_and_timed(ocr_engine: OcrEngine) -> None:
     assert number not in json.dumps(result.to_dict(), ensure_ascii=False)
     for stage in ("front.decode", "front.outline", "front.read", "back.read", "total"):
         assert result.timings_ms[stage] > 0
-    assert result.measurements["front"]["sharpness"] > 0
+    capture = result.measurements["front"]["stages"]["capture"]
+    assert capture["measured"]["sharpness"] > 0 and capture["limits"]["min_sharpness"] > 0
 
 
 @pytest.mark.slow
