@@ -177,18 +177,22 @@ class RequestLogMiddleware:
 
 
 async def _refusal(scope: Scope, state: Any, drain: Drain | None) -> ASGIApp | None:
-    """An answer given before the request is read: 503 while draining, and for a batch
-    upload while the certificate backlog alone exceeds the batch deadline."""
+    """An answer given before the request is read: 503 while draining, and for an ID
+    verification or a batch upload whose expected wait already exceeds its deadline."""
     if drain is not None and drain.draining:
         metrics.SHED.labels("http", "draining").inc()
         return _error_response(
             NotReadyError("the service is restarting, retry shortly", retry_after=5), close=True
         )
-    if scope["method"] == "POST" and scope["path"] == "/v1/certificate-batches":
-        gate: ExpectedWaitGate | None = getattr(state, "batch_gate", None)
+    # Refusing before the upload is read matters under overload: parsing the photos of
+    # hundreds of requests that are refused anyway takes the cores the admitted ones need.
+    early = {"/v1/certificate-batches": ("batch_gate", 0), "/v1/id-verifications": ("id_gate", 1)}
+    if scope["method"] == "POST" and scope["path"] in early:
+        name, extra_jobs = early[scope["path"]]
+        gate: ExpectedWaitGate | None = getattr(state, name, None)
         if gate is not None:
             try:
-                await run_in_threadpool(gate.check, 0)
+                await run_in_threadpool(gate.check, extra_jobs)
             except ServiceError as exc:
                 return _error_response(exc, close=True)
     return None

@@ -81,10 +81,19 @@ def check_file(
 _WORKER_ENGINE: OcrEngine | None = None
 
 
+# Certificate checks are background work; an ID verification has a candidate waiting on it.
+# The pool's processes yield the cores to the service's own threads when both want them.
+POOL_NICENESS = 10
+
+
 def _init_pool_process(ocr: OcrConfig) -> None:
-    """Pool initializer: the models load once per process, before the first file."""
+    """Pool initializer: lower priority, then the models load once per process."""
     global _WORKER_ENGINE
+    import os
+
     from pipelines.ocr import create_engine
+
+    os.nice(POOL_NICENESS)
 
     _WORKER_ENGINE = create_engine(ocr)
 
