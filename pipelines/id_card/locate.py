@@ -12,7 +12,6 @@ card only when the card's own text is not the largest group.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import cv2
@@ -39,7 +38,6 @@ class TextRegion:
 
     corners: np.ndarray
     lines: int
-    text_height_px: float  # median line height, photo pixels
     touched_edges: tuple[str, ...]  # frame edges the block's text reaches
     outside_edges: tuple[str, ...] = ()  # frame edges the padded block (about the card) crosses
 
@@ -47,13 +45,7 @@ class TextRegion:
 @dataclass(frozen=True, slots=True)
 class TextLocation:
     regions: tuple[TextRegion, ...]
-    angle_deg: float  # dominant line angle, 0..180, counter-clockwise from the x axis
-    boxes: int
-    elapsed_ms: float
-
-    @property
-    def found(self) -> bool:
-        return bool(self.regions)
+    boxes: int  # text boxes the detector found on the whole photo
 
 
 def _line_geometry(box: np.ndarray) -> tuple[float, float, float]:
@@ -158,12 +150,10 @@ def _region(boxes: list[np.ndarray], width: int, height: int) -> TextRegion | No
             [x0 - pad_x, y1 + pad_y],
         ]
     )
-    heights = [min(_line_geometry(b)[1:]) for b in boxes]
     corners = (block @ turn).astype(np.float32)
     return TextRegion(
         corners=corners,
         lines=len(boxes),
-        text_height_px=float(np.median(heights)),
         touched_edges=_touched(np.concatenate(boxes), width, height, 0.01 * max(width, height)),
         outside_edges=_touched(corners, width, height, -0.01 * max(width, height)),
     )
@@ -173,7 +163,6 @@ def locate_by_text(
     image: np.ndarray, engine: OcrEngine, *, long_side: int = 640, min_lines: int = 3
 ) -> TextLocation:
     """Blocks of card-like text in ``image`` (BGR), the largest first."""
-    started = time.perf_counter()
     height, width = image.shape[:2]
     scale = min(1.0, long_side / max(height, width))
     small = (
@@ -190,8 +179,7 @@ def locate_by_text(
     boxes = [b for b in detected if _is_line(b)]
     short = [b for b in detected if not _is_line(b)]
     regions: list[TextRegion] = []
-    angle = dominant_angle(boxes)
-    if boxes and angle is not None:
+    if boxes:  # every box is a line here, so each group has an angle
         line_height = float(np.median([min(_line_geometry(b)[1:]) for b in boxes]))
         gap = _GROUP_GAP * line_height
         groups = _groups(boxes, gap, np.radians(_SPREAD_DEG))
@@ -208,12 +196,7 @@ def locate_by_text(
             region = _region(lines, width, height)
             if region is not None:
                 regions.append(region)
-    return TextLocation(
-        tuple(regions),
-        float(np.degrees(angle or 0.0)),
-        len(detected),
-        (time.perf_counter() - started) * 1000,
-    )
+    return TextLocation(tuple(regions), len(detected))
 
 
 def rectify_region(image: np.ndarray, corners: np.ndarray, *, width: int) -> np.ndarray:
