@@ -1,9 +1,20 @@
-"""Locust users for bench/bench_locust.py: the registration-window mix.
+"""Locust users for bench/bench_locust.py (pick one class on the command line).
 
-70 % ID verifications of fictional holders photographed like the golden set (made
-by bench_locust.py; each user verifies its own two holders under its own X-End-User,
-so neither the per-number nor the per-requester limits interfere), 30 % certificate
-work: a one-file batch upload followed by status polls until it completes.
+* ``Applicant`` (closed loop, the registration-window mix): 70 % ID verifications of
+  fictional holders photographed like the golden set (made by bench_locust.py; each user
+  verifies its own two holders under its own X-End-User, so neither the per-number nor the
+  per-requester limits interfere), 30 % certificate work: a one-file batch upload followed
+  by status polls until it completes. Each user sends its next request when the last one is
+  answered.
+* ``IdApplicant`` (closed loop, ID verifications only): keeps the ID queue busy; what it
+  gets answered per second is the sustainable rate.
+* ``Arrival`` (open loop): requests arrive at a fixed rate whatever the answers. Each user
+  sends one request every ``BENCH_PACING_S`` seconds on a fixed schedule; users start spread
+  over the first interval, so ``users / BENCH_PACING_S`` requests arrive per second. The
+  pacing is longer than any answer can take (the deadline), so no arrival waits on an
+  answer; one that had to is counted in ``late_arrivals`` (the run is then not open loop).
+  A ``BENCH_CERT_SHARE`` of the users upload a one-file certificate batch instead (no
+  polling: the batch runs in the background pool).
 
 Answers 429/503 are counted as "shed" (with their Retry-After), not as errors: the
 question past the sustainable rate is whether the service sheds load cleanly or
@@ -17,6 +28,7 @@ import os
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 from locust import HttpUser, between, constant, events, task
 
@@ -25,6 +37,9 @@ GOLDEN = ROOT / "samples" / "golden" / "id"
 CERTS = ROOT / "samples" / "golden" / "certificates"
 API_KEY = os.environ["BENCH_API_KEY"]
 THINK = float(os.environ.get("BENCH_THINK_S", "0"))
+PACING_S = float(os.environ.get("BENCH_PACING_S", "30"))
+CERT_SHARE = float(os.environ.get("BENCH_CERT_SHARE", "0"))
+LATE_BY_S = 0.5  # an arrival this far behind its schedule waited on an answer
 
 
 def _load_pairs() -> list[tuple[bytes, bytes, str, str]]:
@@ -59,9 +74,18 @@ _next_user = iter(range(1_000_000))
 CERT_FILES = [(p.name, p.read_bytes()) for p in sorted(CERTS.glob("*.jpg")) if "+" in p.name]
 
 SHED: dict[str, list[float]] = {"429": [], "503": []}
-# ID verifications by how they ended, with their latency in seconds: answered (200), or
-# refused (503) at once at admission or only after waiting (admitted, then out of time).
-ID_OUTCOMES: dict[str, list[float]] = {"answered": [], "refused": []}
+# Every ID verification as it ended: HTTP status, seconds from sending to the answer, the
+# error code of a refusal (QUEUE_UNAVAILABLE at admission, DEADLINE_EXCEEDED after waiting)
+# and its Retry-After; status 0 is a request that got no answer (timeout, connection).
+ID_OUTCOMES: list[dict[str, Any]] = []
+CERT_OUTCOMES: list[dict[str, Any]] = []
+LATE_ARRIVALS: list[float] = []
+STARTED: list[float] = []
+
+
+@events.test_start.add_listener
+def _started(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
+    STARTED.append(time.time())
 
 
 def _shed(response) -> bool:  # type: ignore[no-untyped-def]
@@ -71,59 +95,97 @@ def _shed(response) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-class Applicant(HttpUser):
-    wait_time = between(THINK, THINK * 1.5) if THINK else constant(0)
+def _outcome(response) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    code = None
+    if response.status_code >= 400:
+        try:
+            code = response.json()["error"]["code"]
+        except Exception:  # not our error body (a dropped connection has none)
+            code = None
+    retry_after = response.headers.get("retry-after") if response.status_code else None
+    return {
+        "t": round(time.time(), 3),  # when the answer came
+        "status": response.status_code,
+        "s": round(response.elapsed.total_seconds(), 3) if response.status_code else None,
+        "code": code,
+        "retry_after": int(retry_after) if retry_after and retry_after.isdigit() else None,
+    }
+
+
+def _verify_id(user: HttpUser, pairs: list[tuple[bytes, bytes, str, str]], end_user: str) -> None:
+    front, back, name, number = random.choice(pairs)
+    sent = time.monotonic()
+    with user.client.post(
+        "/v1/id-verifications",
+        name="POST /v1/id-verifications",
+        headers={"X-End-User": end_user},
+        files={
+            "front": ("front.jpg", front, "image/jpeg"),
+            "back": ("back.jpg", back, "image/jpeg"),
+        },
+        data={"declared_name": name, "declared_id_number": number},
+        catch_response=True,
+        timeout=60,
+    ) as r:
+        outcome = _outcome(r)
+        if outcome["s"] is None:
+            outcome["s"] = round(time.monotonic() - sent, 3)
+        if r.status_code == 200:
+            outcome["verified"] = r.json().get("status") == "verified"
+        ID_OUTCOMES.append(outcome)
+        if _shed(r):
+            r.failure(f"shed {r.status_code}")
+        elif r.status_code != 200 or not outcome["verified"]:
+            r.failure(f"{r.status_code} {r.text[:120]}")
+
+
+def _upload_certificate(user: HttpUser) -> str | None:
+    """A one-file batch; its id when accepted (202)."""
+    name, data = random.choice(CERT_FILES)
+    with user.client.post(
+        "/v1/certificate-batches",
+        name="POST /v1/certificate-batches",
+        files=[("files", (name, data, "image/jpeg"))],
+        catch_response=True,
+        timeout=60,
+    ) as r:
+        CERT_OUTCOMES.append(_outcome(r))
+        if _shed(r):
+            r.failure(f"shed {r.status_code}")
+            return None
+        if r.status_code != 202:
+            r.failure(f"{r.status_code} {r.text[:120]}")
+            return None
+        return str(r.json()["id"])
+
+
+class _Holder(HttpUser):
+    abstract = True
 
     def on_start(self) -> None:
         self.client.headers.update({"X-API-Key": API_KEY})
         self.end_user = f"bench-{random.getrandbits(48):012x}"
         # each user verifies its own two holders (distinct numbers across users, when
         # there are enough), as applicants do
-        n = next(_next_user)
-        self.pairs = [ID_PAIRS[(2 * n) % len(ID_PAIRS)], ID_PAIRS[(2 * n + 1) % len(ID_PAIRS)]]
+        self.n = next(_next_user)
+        self.pairs = [
+            ID_PAIRS[(2 * self.n) % len(ID_PAIRS)],
+            ID_PAIRS[(2 * self.n + 1) % len(ID_PAIRS)],
+        ]
+
+
+class Applicant(_Holder):
+    wait_time = between(THINK, THINK * 1.5) if THINK else constant(0)
 
     @task(7)
     def verify_id(self) -> None:
-        front, back, name, number = random.choice(self.pairs)
-        with self.client.post(
-            "/v1/id-verifications",
-            name="POST /v1/id-verifications",
-            headers={"X-End-User": self.end_user},
-            files={
-                "front": ("front.jpg", front, "image/jpeg"),
-                "back": ("back.jpg", back, "image/jpeg"),
-            },
-            data={"declared_name": name, "declared_id_number": number},
-            catch_response=True,
-            timeout=60,
-        ) as r:
-            elapsed = r.elapsed.total_seconds()
-            if r.status_code == 200:
-                ID_OUTCOMES["answered"].append(elapsed)
-            elif r.status_code == 503:
-                ID_OUTCOMES["refused"].append(elapsed)
-            if _shed(r):
-                r.failure(f"shed {r.status_code}")
-            elif r.status_code != 200 or r.json().get("status") != "verified":
-                r.failure(f"{r.status_code} {r.text[:120]}")
+        _verify_id(self, self.pairs, self.end_user)
 
     @task(3)
     def certificate_batch(self) -> None:
-        name, data = random.choice(CERT_FILES)
-        with self.client.post(
-            "/v1/certificate-batches",
-            name="POST /v1/certificate-batches",
-            files=[("files", (name, data, "image/jpeg"))],
-            catch_response=True,
-            timeout=60,
-        ) as r:
-            if _shed(r):
-                r.failure(f"shed {r.status_code}")
-                return
-            if r.status_code != 202:
-                r.failure(f"{r.status_code} {r.text[:120]}")
-                return
-            batch_id = r.json()["id"]
+        batch_id = _upload_certificate(self)
+        if batch_id is None:
+            return
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with self.client.get(
@@ -143,8 +205,50 @@ class Applicant(HttpUser):
             time.sleep(0.5)
 
 
+class IdApplicant(_Holder):
+    wait_time = constant(0)
+
+    @task
+    def verify_id(self) -> None:
+        _verify_id(self, self.pairs, self.end_user)
+
+
+class Arrival(_Holder):
+    """Open loop: one request every PACING_S seconds on this user's fixed schedule."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        # spread the certificate users evenly among the others
+        self.uploads = int((self.n + 1) * CERT_SHARE) > int(self.n * CERT_SHARE)
+        self.next_at = time.monotonic()
+
+    def wait_time(self) -> float:
+        self.next_at += PACING_S
+        delay = self.next_at - time.monotonic()
+        if delay < -LATE_BY_S:
+            LATE_ARRIVALS.append(round(-delay, 2))
+        return max(0.0, delay)
+
+    @task
+    def arrive(self) -> None:
+        if self.uploads:
+            _upload_certificate(self)
+        else:
+            _verify_id(self, self.pairs, self.end_user)
+
+
 @events.quitting.add_listener
 def _write_shed(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
     out = os.environ.get("BENCH_SHED_FILE")
     if out:
-        Path(out).write_text(json.dumps({**SHED, "id_outcomes": ID_OUTCOMES}))
+        Path(out).write_text(
+            json.dumps(
+                {
+                    **SHED,
+                    "id_outcomes": ID_OUTCOMES,
+                    "cert_outcomes": CERT_OUTCOMES,
+                    "late_arrivals": LATE_ARRIVALS,
+                    "started": STARTED[0] if STARTED else None,
+                }
+            )
+        )

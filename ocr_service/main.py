@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import Token
 from typing import Any
 
 from fastapi import FastAPI
@@ -32,7 +33,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ocr_service import metrics
-from ocr_service.admission import ExpectedWaitGate, ServiceTimes
+from ocr_service.admission import (
+    Deadline,
+    ExpectedWaitGate,
+    ServiceTimes,
+    end_deadline,
+    start_deadline,
+)
 from ocr_service.api import routes_certificates, routes_id
 from ocr_service.api.deps import CallerDep
 from ocr_service.api.schemas import ErrorResponse, HealthResponse
@@ -147,6 +154,7 @@ class RequestLogMiddleware:
             assert drain is not None
             drain.enter()
             metrics.IN_FLIGHT.inc()
+        deadline_token = _start_id_deadline(scope, app_state)
         try:
             refusal = await _refusal(scope, app_state, drain) if counted else None
             if refusal is not None:
@@ -154,6 +162,8 @@ class RequestLogMiddleware:
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:
+            if deadline_token is not None:
+                end_deadline(deadline_token)
             if counted:
                 assert drain is not None
                 drain.leave()
@@ -174,6 +184,15 @@ class RequestLogMiddleware:
                     "client": (scope.get("client") or ("", 0))[0],
                 },
             )
+
+
+def _start_id_deadline(scope: Scope, state: Any) -> Token[Deadline | None] | None:
+    """An ID verification's deadline starts when its head has arrived; the service gives the
+    work up rather than answer after it (:mod:`ocr_service.admission`). A token for the reset."""
+    gate: ExpectedWaitGate | None = getattr(state, "id_gate", None)
+    if gate is None or scope["method"] != "POST" or scope["path"] != "/v1/id-verifications":
+        return None
+    return start_deadline(gate.deadline_s)
 
 
 async def _refusal(scope: Scope, state: Any, drain: Drain | None) -> ASGIApp | None:

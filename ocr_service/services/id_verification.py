@@ -17,7 +17,9 @@ Order of a call (automatic verification):
    (a burst of concurrent failures may overshoot them by the burst);
 2. the (end user, number) day-lock, per Asia/Shanghai day: an atomic reservation;
    full → ``locked``, no OCR (exact under concurrency);
-3. the ID queue runs the pipeline on the in-memory images;
+3. the ID queue runs the pipeline on the in-memory images, within what remains of the
+   request's deadline (:mod:`ocr_service.admission`): a job that no longer fits is given
+   up with 503 + Retry-After, and such a refusal never counts as an attempt;
 4. the record is stored (masked values, a birth year and the keyed hash only), the
    reservation is settled as a failure or not, and a failure is counted against the
    requester, the API key and the number (which may flag it).
@@ -25,17 +27,16 @@ Order of a call (automatic verification):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ocr_service.errors import RateLimitedError, ValidationFailedError
+from ocr_service.admission import ExpectedWaitGate, current_deadline
+from ocr_service.errors import QueueUnavailableError, RateLimitedError, ValidationFailedError
 from ocr_service.queue import IdJob, TaskQueue
 from ocr_service.runtime import Runtime
 from ocr_service.security import keyed_hash
@@ -166,10 +167,11 @@ def verify(
     submission: Submission,
     source: str,
     requester: str,
-    gate: AbstractContextManager[Any] | None = None,
+    gate: ExpectedWaitGate | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Blocking; the route runs it in a worker thread. Returns (HTTP status, body).
-    ``gate`` bounds how many verifications wait on the queue (503 beyond)."""
+    ``gate`` admits a verification to the queue by expected wait and, within a request, by
+    what remains of its deadline (503 beyond)."""
     if submission.document_type in MANUAL_TYPES:
         return 202, submit_manual_review(
             runtime, submission=submission, source=source, requester=requester
@@ -302,8 +304,7 @@ def verify(
             submission.declared_id_number,
             day,
         )
-        with gate or contextlib.nullcontext():
-            result = queue.verify_id(job, timeout=settings.id_timeout_s)
+        result = _run_in_time(queue, job, gate, timeout=settings.id_timeout_s)
         del job
     except BaseException:
         with session_scope(runtime.session_factory) as session:
@@ -315,7 +316,10 @@ def verify(
             settle(session, failed=False)
         routed = dataclasses.replace(submission, document_type=MANUAL_ID)
         answer = submit_manual_review(
-            runtime, submission=routed, source=source, requester=requester,
+            runtime,
+            submission=routed,
+            source=source,
+            requester=requester,
             risks=result.get("risks"),
         )
         codes = [r["code"] for r in result.get("risks") or [] if r.get("policy") == "manual_review"]
@@ -356,6 +360,28 @@ def verify(
         created_at=now,
         risks=result.get("risks"),
     )
+
+
+def _run_in_time(
+    queue: TaskQueue, job: IdJob, gate: ExpectedWaitGate | None, *, timeout: float
+) -> dict[str, Any]:
+    """The expensive step. Through ``gate`` and, inside a request, within its deadline: the
+    job is refused before it is queued when what remains does not cover the expected wait,
+    the wait ends when only the reserve for storing the answer is left, and a result that
+    came too late to be answered in time is dropped (DeadlineExceededError, 503)."""
+    if gate is None:
+        return queue.verify_id(job, timeout=timeout)
+    deadline = current_deadline()
+    with gate.admitted(deadline) as left:
+        try:
+            result = queue.verify_id(job, timeout=timeout if left is None else min(timeout, left))
+        except QueueUnavailableError as exc:
+            if deadline is not None and deadline.for_work() <= 0.01:
+                raise gate.out_of_time("the deadline passed while waiting") from exc
+            raise
+    if deadline is not None and deadline.remaining() <= 0:
+        raise gate.out_of_time("the result came after the deadline")
+    return result
 
 
 # manual review -------------------------------------------------------------------
