@@ -257,7 +257,7 @@ class CeleryQueue:
             del token
         client = redis_client(self.broker_url)
         try:
-            answer = client.blpop([reply_to], timeout=max(1, int(timeout)))
+            answer = client.blpop([reply_to], timeout=max(0.05, timeout))  # float: Redis >= 6
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailableError() from exc
         if answer is None:

@@ -25,7 +25,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from ocr_service import metrics
-from ocr_service.admission import ServiceTimes
+from ocr_service.admission import DeadlineExceededError, ServiceTimes
 from ocr_service.errors import QueueUnavailableError
 from ocr_service.queue.jobs import (
     IdJob,
@@ -90,7 +90,7 @@ class EmbeddedQueue:
             self._outstanding[key] = time.monotonic()
         try:
             try:
-                self._ids.put_nowait((job, future))
+                self._ids.put_nowait((job, future, time.monotonic() + timeout))
             except queue.Full as exc:
                 raise QueueUnavailableError(
                     "too many verifications waiting, retry shortly", retry_after=2
@@ -153,8 +153,15 @@ class EmbeddedQueue:
             item = self._ids.get()
             if item is _STOP:
                 return
-            job, future = item
+            job, future, give_up_at = item
             if not future.set_running_or_notify_cancel():
+                continue
+            if time.monotonic() + 0.5 * self.id_times.estimate() > give_up_at:
+                # Its waiter would give up before even a quick verification (half the
+                # 90th-percentile time) could be done: the cores go to a job that can still
+                # be answered in time instead of one whose answer would be dropped.
+                future.set_exception(DeadlineExceededError("no time left to verify in time"))
+                del job, item
                 continue
             started = time.perf_counter()
             try:

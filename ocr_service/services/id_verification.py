@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ocr_service.admission import ExpectedWaitGate, current_deadline
+from ocr_service.admission import DeadlineExceededError, ExpectedWaitGate, current_deadline
 from ocr_service.errors import QueueUnavailableError, RateLimitedError, ValidationFailedError
 from ocr_service.queue import IdJob, TaskQueue
 from ocr_service.runtime import Runtime
@@ -376,7 +376,9 @@ def _run_in_time(
         try:
             result = queue.verify_id(job, timeout=timeout if left is None else min(timeout, left))
         except QueueUnavailableError as exc:
-            if deadline is not None and deadline.for_work() <= 0.01:
+            if isinstance(exc, DeadlineExceededError) or (
+                deadline is not None and deadline.for_work() <= 0.01
+            ):
                 raise gate.out_of_time("the deadline passed while waiting") from exc
             raise
     if deadline is not None and deadline.remaining() <= 0:

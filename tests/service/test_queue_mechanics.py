@@ -180,3 +180,48 @@ def test_unfinished_jobs_of_an_earlier_run_are_resumed_at_start_up(make_settings
                 break
             time.sleep(0.1)
     assert body["status"] == "completed" and body["processed"] == 2
+
+
+def test_an_id_job_that_can_no_longer_finish_in_time_is_skipped_not_run(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Under overload the ID thread reaches jobs whose callers are about to give up; running
+    them would spend the cores on answers that are then dropped."""
+    import threading
+    import time
+    from datetime import date
+    from types import SimpleNamespace
+
+    from ocr_service.admission import DeadlineExceededError, ServiceTimes
+    from ocr_service.queue import embedded
+    from ocr_service.queue.jobs import IdJob
+
+    ran: list[str] = []
+
+    def slow_verification(job: IdJob, **_: object) -> dict[str, object]:
+        ran.append(job.declared_name)
+        time.sleep(1.0)
+        return {"status": "verified"}
+
+    monkeypatch.setattr(embedded, "run_id_verification", slow_verification)
+    context = SimpleNamespace(engine=None, settings=None)
+    ids = embedded.EmbeddedQueue(
+        lambda: context,
+        max_pending_ids=4,
+        id_times=ServiceTimes(20, 1.0),  # type: ignore[arg-type, return-value]
+    )
+    ids.start()
+    try:
+
+        def job(name: str) -> IdJob:
+            return IdJob(b"", b"", name, "420111199003070019", date(2026, 11, 30))
+
+        first = threading.Thread(target=ids.verify_id, args=(job("first"), 5.0))
+        first.start()
+        time.sleep(0.1)
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceededError):
+            ids.verify_id(job("late"), 1.2)  # reached at about 1.0 s with 0.2 s left
+        assert time.monotonic() - started < 1.15  # refused when reached, not at its timeout
+        first.join()
+        assert ran == ["first"]
+    finally:
+        ids.close()
