@@ -68,16 +68,20 @@ def good_captures(good_dir: Path | None, count: int, seed: int) -> list[tuple[st
     golden = json.loads((GOLDEN / "manifest.json").read_text(encoding="utf-8"))
     for pair in golden["pairs"]:
         if pair["expected_status"] == "verified":
-            out += [(f"golden:{pair['name']}:front", GOLDEN / pair["front"], Side.FRONT),
-                    (f"golden:{pair['name']}:back", GOLDEN / pair["back"], Side.BACK)]
+            out += [
+                (f"golden:{pair['name']}:front", GOLDEN / pair["front"], Side.FRONT),
+                (f"golden:{pair['name']}:back", GOLDEN / pair["back"], Side.BACK),
+            ]
     if good_dir is None:
         good_dir = write_heldout_good(Path(tempfile.mkdtemp(prefix="risk-good-")), count, seed)
     manifest = json.loads((good_dir / "manifest.json").read_text(encoding="utf-8"))
     for case in manifest["cases"] if isinstance(manifest, dict) else manifest:
         if case["split"] != "heldout" or case["expected_status"] != "verified":
             continue
-        out += [(f"random:{case['name']}:front", good_dir / case["front"], Side.FRONT),
-                (f"random:{case['name']}:back", good_dir / case["back"], Side.BACK)]
+        out += [
+            (f"random:{case['name']}:front", good_dir / case["front"], Side.FRONT),
+            (f"random:{case['name']}:back", good_dir / case["back"], Side.BACK),
+        ]
     return out
 
 
@@ -108,15 +112,18 @@ def main(argv: list[str] | None = None) -> int:
     def run(path: Path, side: Side) -> dict[str, Any]:
         report = pipeline.run({"data": path.read_bytes(), "side": side})
         if "risks" not in report:
-            return {"signals": {}, "ms": {}, "stage_ms": 0.0, "evidence": {}}
+            return {"signals": {}, "flagged": [], "ms": {}, "stage_ms": 0.0, "evidence": {}}
         assessment = report["risks"].output
         return {
             "signals": {s.code.value: s.confidence for s in assessment.signals},
+            "flagged": [s.code.value for s in assessment.flagged],
             "ms": {s.code.value: s.elapsed_ms for s in assessment.signals},
             "stage_ms": report["risks"].elapsed_ms,
             "evidence": {s.code.value: dict(s.evidence) for s in assessment.signals},
         }
 
+    # A signal counts as flagged at its own threshold (RiskConfig.signal_flag_confidence),
+    # exactly as the service decides; the common flag_confidence is only the default.
     threshold = config.risks.flag_confidence
     for case in attack_cases["cases"]:
         result = run(attacks_dir / case["file"], Side(case["side"]))
@@ -124,9 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, path, side in goods:
         rows.append({"kind": "good", "name": name, "side": side.value, **run(path, side)})
 
-    print(f"flag threshold {threshold}; {len(goods)} good images "
-          f"({sum(n.startswith('golden') for n, _, _ in goods)} golden), "
-          f"{len(attack_cases['cases'])} attack images\n")
+    print(
+        f"flag threshold {threshold} (per signal: {config.risks.signal_flag_confidence}); "
+        f"{len(goods)} good images "
+        f"({sum(n.startswith('golden') for n, _, _ in goods)} golden), "
+        f"{len(attack_cases['cases'])} attack images\n"
+    )
     print("recall on attacks")
     by_attack: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -134,31 +144,38 @@ def main(argv: list[str] | None = None) -> int:
             by_attack[row["attack"]].append(row)
     for attack, items in by_attack.items():
         risk = items[0]["expected_risk"]
-        hits = sum(r["signals"].get(risk, 0.0) >= threshold for r in items)
+        hits = sum(risk in r["flagged"] for r in items)
         line = f"  {attack:20s} {risk:17s} {hits:3d}/{len(items):<3d} {hits / len(items):6.1%}"
         if risk == RiskCode.EDITED_IMAGE.value:
             meta = sum(bool(r["evidence"].get(risk, {}).get("metadata_editor")) for r in items)
             pixel = sum(bool(r["evidence"].get(risk, {}).get("pixel_field")) for r in items)
-            line += (f"   metadata evidence {meta}/{len(items)} {meta / len(items):.1%}, "
-                     f"pixel evidence {pixel}/{len(items)} {pixel / len(items):.1%}")
+            line += (
+                f"   metadata evidence {meta}/{len(items)} {meta / len(items):.1%}, "
+                f"pixel evidence {pixel}/{len(items)} {pixel / len(items):.1%}"
+            )
         print(line)
     print("\nfalse flags on good captures (and CPU ms per image, median / p95)")
     goods_rows = [r for r in rows if r["kind"] == "good"]
     for code in RiskCode:
-        flagged = [r["name"] for r in goods_rows if r["signals"].get(code.value, 0.0) >= threshold]
+        flagged = [r["name"] for r in goods_rows if code.value in r["flagged"]]
         applied = [r for r in goods_rows if code.value in r["ms"]]
         times = sorted(r["ms"][code.value] for r in applied) or [0.0]
-        print(f"  {code.value:17s} {len(flagged):3d}/{len(applied):<4d} "
-              f"{len(flagged) / max(1, len(applied)):6.2%}   "
-              f"{statistics.median(times):5.1f} / {times[int(0.95 * (len(times) - 1))]:5.1f} ms"
-              + (f"   e.g. {', '.join(flagged[:4])}" if flagged else ""))
+        print(
+            f"  {code.value:17s} {len(flagged):3d}/{len(applied):<4d} "
+            f"{len(flagged) / max(1, len(applied)):6.2%}   "
+            f"{statistics.median(times):5.1f} / {times[int(0.95 * (len(times) - 1))]:5.1f} ms"
+            + (f"   e.g. {', '.join(flagged[:4])}" if flagged else "")
+        )
     stage = sorted(r["stage_ms"] for r in goods_rows)
-    print(f"\nrisks stage per side on good captures: p50 {statistics.median(stage):.1f} ms, "
-          f"p95 {stage[int(0.95 * (len(stage) - 1))]:.1f} ms "
-          f"(two sides: ~{2 * statistics.median(stage):.1f} ms)")
+    print(
+        f"\nrisks stage per side on good captures: p50 {statistics.median(stage):.1f} ms, "
+        f"p95 {stage[int(0.95 * (len(stage) - 1))]:.1f} ms "
+        f"(two sides: ~{2 * statistics.median(stage):.1f} ms)"
+    )
     if args.json:
-        args.json.write_text(json.dumps(rows, ensure_ascii=False, default=str, indent=1),
-                             encoding="utf-8")
+        args.json.write_text(
+            json.dumps(rows, ensure_ascii=False, default=str, indent=1), encoding="utf-8"
+        )
     return 0
 
 

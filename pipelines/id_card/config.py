@@ -29,12 +29,15 @@ class RiskConfig(BaseModel):
     flag_confidence: float = Field(0.5, description="a signal at or above this confidence flags")
     signal_flag_confidence: dict[str, float] = Field(
         default_factory=lambda: {"SCREEN_RECAPTURE": 0.6, "PHOTOCOPY": 0.8},
-        description="per-signal flag thresholds over flag_confidence, from the tune halves: "
-        "genuine captures reached 0.565 (screen) and 0.696 (copy) on 412 sides; screen photos "
-        "0.58-1.0, greyscale copies 0.91-1.0",
+        description="per-signal flag thresholds over flag_confidence: a screen peak at "
+        "screen_peak_threshold gives 0.6; genuine captures reached 0.696 (copy) on 412 sides, "
+        "greyscale copies 0.91-1.0",
     )
     screen_peak_threshold: float = Field(
-        2.3, description="log-magnitude excess of a spectral peak (moire, pixel grid) that flags"
+        2.25,
+        description="log-magnitude excess of a pixel grid's spectral peak that flags: a luma "
+        "peak finer than print (>= 0.34 cycles/px) or luma and chroma peaking together (tune "
+        "halves: genuine sides up to 2.13 on 816, screen photos from 2.27)",
     )
     copy_min_chroma: float = Field(
         2.5,
@@ -45,15 +48,16 @@ class RiskConfig(BaseModel):
         0.3, description="a field's paper noise below this share of the others': repainted"
     )
     cover_min_share: float = Field(
-        0.09,
+        0.07,
         description="share of a key field, not read with confidence, under a solid non-paper "
         "blob (a finger, an object) that flags",
     )
 
     read_back_title: bool = Field(
-        False,
-        description="recognise the emblem side's title line for 临时 (one more recognition, "
-        "~10-40 ms under load; it found 4 of 20 simulated temporary backs)",
+        True,
+        description="recognise the emblem side's title line for 临时 (one more recognition on "
+        "the back, ~15 ms p50; with the band widened under the emblem it found 20 of 20 "
+        "simulated temporary backs on both seeds, none on 1,460 genuine sides)",
     )
 
     def policy(self, code: str) -> RiskPolicy:

@@ -73,8 +73,10 @@ def test_editor_in_exif_software_is_metadata_evidence() -> None:
 
 
 def test_editor_in_xmp_creator_tool_is_found() -> None:
-    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
-           'xmp:CreatorTool="美图秀秀"/></rdf:RDF></x:xmpmeta>').encode()
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+        'xmp:CreatorTool="美图秀秀"/></rdf:RDF></x:xmpmeta>'
+    ).encode()
     data = _jpeg(np.full((64, 64, 3), 200, np.uint8), xmp=xmp)
     assert read_metadata(data)["xmp_creator_tool"] == "美图秀秀"
     assert detect_edited_image(data, None, None).confidence >= 0.5
@@ -103,13 +105,36 @@ def test_repainted_field_is_pixel_evidence() -> None:
 
 
 def test_temporary_card_text_flags() -> None:
-    lines = [_line("姓名孙秀"), _line("有效期限2026.10.17-2027.01.16"),
-             _line("签发机关杭州市公安局"), _line("公民身份号码330106198602027718")]
+    lines = [
+        _line("姓名孙秀"),
+        _line("有效期限2026.10.17-2027.01.16"),
+        _line("签发机关杭州市公安局"),
+        _line("公民身份号码330106198602027718"),
+    ]
     signal = detect_temporary_id(lines)
     assert signal.confidence >= 0.5
     assert signal.evidence["validity_days"] == 91
     assert signal.evidence["all_items_one_side"] is True
     assert detect_temporary_id([], "临时居民身份证").confidence >= 0.5
+
+
+def test_every_item_on_the_portrait_side_flags_without_the_dates() -> None:
+    # the validity line split by the reader: no date range to measure, the items suffice
+    lines = [
+        _line("姓名"),
+        _line("张伟"),
+        _line("有效期限2026.10.17"),
+        _line("1.16"),
+        _line("公民身份号码"),
+        _line("110105194911145675"),
+    ]
+    signal = detect_temporary_id(lines)
+    assert signal.evidence["validity_days"] is None
+    assert signal.confidence >= 0.5
+
+
+def test_title_with_its_first_character_lost_is_temporary() -> None:
+    assert detect_temporary_id([], "时居民身份证").confidence >= 0.5
 
 
 def test_ordinary_back_is_not_temporary() -> None:
@@ -140,12 +165,39 @@ def test_subpixel_grid_shows_a_spectral_peak() -> None:
     grid = 1.0 + 0.25 * np.sin(2 * np.pi * (0.37 * x + 0.05 * y))  # a beat of the grid
     screen = np.clip(card * grid[..., None], 0, 255).astype(np.uint8)
     corners = np.array([[0, 0], [599, 0], [599, 379], [0, 379]], np.float32)
-    plain = detect_screen_recapture(b"", card.astype(np.uint8), corners, image_format="jpeg",
-                                    original_size=(600, 380))
-    moire = detect_screen_recapture(b"", screen, corners, image_format="jpeg",
-                                    original_size=(600, 380))
+    plain = detect_screen_recapture(
+        b"", card.astype(np.uint8), corners, image_format="jpeg", original_size=(600, 380)
+    )
+    moire = detect_screen_recapture(
+        b"", screen, corners, image_format="jpeg", original_size=(600, 380)
+    )
     assert plain.confidence < 0.5 <= moire.confidence
     assert moire.evidence["spectral_peak"] > plain.evidence["spectral_peak"]
+
+
+def test_printed_pitch_is_not_a_pixel_grid() -> None:
+    """Text and guilloche repeat at a coarse pitch in luma alone (a genuine back's title):
+    a peak there is no sign of a screen; the same beat with colour fringes is."""
+    rng = np.random.default_rng(8)
+    grey = cv2.cvtColor(cv2.resize(_card(rng, waves=False), (600, 380)), cv2.COLOR_BGR2GRAY)
+    card = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR).astype(np.float32)  # neutral ink and paper
+    y, x = np.mgrid[0:380, 0:600]
+    beat = np.sin(2 * np.pi * (0.12 * x + 0.2 * y))
+    inked = card - 15.0 * (1.0 + beat)[..., None]  # neutral print at a regular pitch
+    print_pitch = np.clip(inked, 0, 255).astype(np.uint8)
+    fringes = inked.copy()
+    fringes[:, :, 0] += 12.0 * beat  # blue and red subpixels out of phase
+    fringes[:, :, 2] -= 12.0 * beat
+    fringes = np.clip(fringes, 0, 255).astype(np.uint8)
+    corners = np.array([[0, 0], [599, 0], [599, 379], [0, 379]], np.float32)
+    printed = detect_screen_recapture(
+        b"", print_pitch, corners, image_format="jpeg", original_size=(600, 380)
+    )
+    screen = detect_screen_recapture(
+        b"", fringes, corners, image_format="jpeg", original_size=(600, 380)
+    )
+    assert printed.confidence < 0.5 <= screen.confidence
+    assert screen.evidence["peak_channel"] == "luma+chroma"
 
 
 # --- photocopy, portrait, covered field, several cards -----------------------------
@@ -154,8 +206,9 @@ def test_subpixel_grid_shows_a_spectral_peak() -> None:
 def test_greyscale_copy_has_no_chroma() -> None:
     rng = np.random.default_rng(4)
     colour = _card(rng)
-    grey = cv2.cvtColor(cv2.cvtColor(_card(rng, colour=False), cv2.COLOR_BGR2GRAY),
-                        cv2.COLOR_GRAY2BGR)
+    grey = cv2.cvtColor(
+        cv2.cvtColor(_card(rng, colour=False), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR
+    )
     warm = np.clip(grey.astype(np.float32) * [0.85, 0.95, 1.0], 0, 255).astype(np.uint8)
     assert detect_photocopy(colour, Side.BACK).confidence < 0.5
     assert detect_photocopy(warm, Side.BACK).confidence >= 0.5  # a cast is not colour
@@ -198,6 +251,30 @@ def test_two_cards_are_counted() -> None:
     assert count_cards(two).evidence["card_quads"] == 2
 
 
+def _corners(x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+
+def test_a_sheet_of_paper_beside_the_card_is_no_second_card() -> None:
+    rng = np.random.default_rng(9)
+    frame = np.full((1200, 1800, 3), 60, np.uint8)
+    frame[380:822, 100:800] = cv2.resize(_card(rng), (700, 442))
+    frame[330:870, 1000:1720] = 235  # a 4:3 sheet, card-sized
+    signal = count_cards(frame, (), _corners(100, 380, 800, 822))
+    assert signal.confidence < 0.5, signal.evidence
+
+
+def test_two_cards_touching_make_one_long_outline() -> None:
+    rng = np.random.default_rng(10)
+    frame = np.full((1200, 1800, 3), 60, np.uint8)
+    card = cv2.resize(_card(rng), (700, 442))
+    frame[380:822, 200:900] = card
+    frame[380:822, 900:1600] = card
+    signal = count_cards(frame, (), _corners(200, 380, 900, 822))
+    assert signal.confidence >= 0.5
+    assert signal.evidence["merged_pair"] is True
+
+
 # --- policies and surfaces ----------------------------------------------------------
 
 
@@ -215,8 +292,9 @@ def test_policies_default_from_the_issue_and_typos_are_errors() -> None:
 
 def test_reject_reason_has_a_chinese_message_naming_the_field() -> None:
     signal = detect_covered_field(
-        cv2.ellipse(_card(np.random.default_rng(8)), (300, 540), (90, 150), 0, 0, 360,
-                    (140, 170, 215), -1),
+        cv2.ellipse(
+            _card(np.random.default_rng(8)), (300, 540), (90, 150), 0, 0, 360, (140, 170, 215), -1
+        ),
         Side.FRONT,
     )
     reason = risk_reason(signal, Side.FRONT)
@@ -225,8 +303,13 @@ def test_reject_reason_has_a_chinese_message_naming_the_field() -> None:
 
 
 def test_verification_surfaces_risks_and_manual_review() -> None:
-    risk = {"code": "TEMPORARY_ID", "confidence": 0.95, "evidence": {}, "policy": "manual_review",
-            "side": "front"}
+    risk = {
+        "code": "TEMPORARY_ID",
+        "confidence": 0.95,
+        "evidence": {},
+        "policy": "manual_review",
+        "side": "front",
+    }
     measurements = {"front": {"stages": {"risks": {"measured": {"risks": [risk]}}}}, "back": {}}
     result = IdVerification("rejected", (), {}, measurements, {})
     assert result.risks == [risk]
