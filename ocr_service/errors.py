@@ -16,6 +16,8 @@ always a 4xx, never a 500; a broker or database that is down is a 503 with
     ├── RateLimitedError          429 with Retry-After
     └── UnavailableError          503 with Retry-After
         ├── QueueUnavailableError     the broker cannot be reached or the queue is full
+        │   └── DeadlineExceededError     (ocr_service.admission) admitted, but what is left
+        │                                 of the deadline no longer covers the work
         ├── StorageUnavailableError   the database cannot be reached
         └── NotReadyError             models still loading
 
