@@ -35,17 +35,24 @@ class CertificateConfig(BaseModel):
         default=0.0015, ge=0, le=1, description="BLANK_PAGE when less of the page is ink"
     )
     blur_max_edge_ratio: float = Field(
-        default=0.085,
+        default=0.155,
         gt=0,
-        description="BLURRY when stroke edges inside the text lines (working pixels, the worse "
-        "of across and along the lines) are wider than this share of the character height, "
+        description="BLURRY when stroke edges inside the text lines (working pixels, each "
+        "edge's own contrast over its steepest step, median over the edges, the worse of "
+        "across and along the lines) are wider than this share of the character height, "
         "bounded by the two limits below; a sharp edge rises in about one pixel",
     )
     blur_min_edge_px: float = Field(
-        default=1.9, gt=0, description="small type: edges up to this width always pass"
+        default=2.0, gt=0, description="small type: edges up to this width always pass"
     )
     blur_max_edge_px: float = Field(
-        default=3.5, gt=0, description="large type: edges wider than this always fail"
+        default=3.0, gt=0, description="large type: edges wider than this always fail"
+    )
+    blur_no_text_max_edge_px: float = Field(
+        default=3.5,
+        gt=0,
+        description="no text detected: BLURRY when the ink's edges over the whole page "
+        "(page contrast over the steepest gradients) are wider than this, at 1280 px",
     )
     skew_min_confidence: float = Field(
         default=1.15,

@@ -292,27 +292,28 @@ def judge_content(ctx: Context) -> StageResult:
     if ink_ratio < config.blank_max_ink_ratio:
         r = reason(C.BLANK_PAGE, ink_ratio=round(ink_ratio, 5), text_lines=0)
         return StageResult(False, (r,), measured, limits, stop=True)
-    blur = check_blur(page.gray, page.ink, max_edge_px=config.blur_max_edge_px)
+    limit_px = config.blur_no_text_max_edge_px
+    blur = check_blur(page.gray, page.ink, max_edge_px=limit_px)
     measured["edge_px"] = round(blur.edge_width_px, 2)
     if blur.blurry:
-        r = reason(C.BLURRY, edge_px=round(blur.edge_width_px, 2), limit_px=config.blur_max_edge_px)
+        r = reason(C.BLURRY, edge_px=round(blur.edge_width_px, 2), limit_px=limit_px)
         return StageResult(False, (r,), measured, limits, stop=True)
     warning = reason(C.TEXT_NOT_FOUND, warning=True, ink_ratio=round(ink_ratio, 5))
     return StageResult(True, (warning,), measured, limits, stop=True, output=fingerprint(page.gray))
 
 
 def content_ink_ratio(ink: np.ndarray) -> float:
-    """Share of the page inked by marks: connected ink components, leaving out specks and
+    """Share of the page inked by marks: connected ink components, leaving out specks,
     anything spanning half the page either way (the page's edge on a desk, a frame, a
-    scanner-lid shadow), which a blank page photographed or scanned has too."""
+    scanner-lid shadow) and thin streaks at least six times longer than thick: the pieces
+    that edge or frame breaks into on a noisy phone photo, which a blank page photographed
+    or scanned has too. Pictograms, photos and writing are not streaks."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     h, w = ink.shape[:2]
     area = stats[1:, cv2.CC_STAT_AREA]
-    keep = (
-        (area >= 4)
-        & (stats[1:, cv2.CC_STAT_WIDTH] < w / 2)
-        & (stats[1:, cv2.CC_STAT_HEIGHT] < h / 2)
-    )
+    width, height = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    streak = np.maximum(width, height) >= 6 * np.minimum(width, height)
+    keep = (area >= 4) & (width < w / 2) & (height < h / 2) & ~streak
     return float(area[keep].sum()) / ink.size if count > 1 else 0.0
 
 
@@ -336,8 +337,8 @@ def check_sharpness(ctx: Context) -> StageResult:
     config: CertificateConfig = ctx["config"]
     assert page.gray is not None and page.ink is not None
     region = text_region_mask(page.gray.shape[:2], ctx["detect"])
-    sharp = measure_stroke_sharpness(page.gray, page.ink, region)
     char_work = measure_text_height(ctx["detect"], to_original=1.0).char_height_px or 0.0
+    sharp = measure_stroke_sharpness(page.gray, page.ink, region, char_height_px=char_work)
     limit_px = min(
         config.blur_max_edge_px,
         max(config.blur_min_edge_px, config.blur_max_edge_ratio * char_work),
