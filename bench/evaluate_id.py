@@ -1,6 +1,7 @@
 """Evaluate the ID-card pipeline on a generated case set (``samples.id_random``).
 
     python bench/evaluate_id.py DATA_DIR [--split heldout|tune|all] [--limit N] [--jobs J]
+                                         [--category a,b]
                                          [--out results.json]
 
 Every case is verified exactly as the service does it (``verify_id_card`` with one OCR
@@ -293,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data", type=Path, help="directory with manifest.json and the images")
     parser.add_argument("--split", choices=("tune", "heldout", "all"), default="heldout")
     parser.add_argument("--limit", type=int, default=None, help="first N cases of the split")
+    parser.add_argument(
+        "--category", default=None, help="only these categories (comma list), e.g. too_small,blurry"
+    )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=None,
                         help="per-case results JSON (default bench/.eval/results_{split}.json)")
@@ -315,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest = json.loads((args.data / "manifest.json").read_text(encoding="utf-8"))
     cases = [c for c in manifest["cases"] if args.split == "all" or c["split"] == args.split]
+    if args.category:
+        wanted = set(args.category.split(","))
+        cases = [c for c in cases if c["category"] in wanted]
     if args.limit:
         cases = cases[: args.limit]
     if not cases:

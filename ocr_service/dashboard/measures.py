@@ -31,7 +31,7 @@ def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
-_PATH_ZH = {"contour": "证件轮廓", "text": "文字定位"}
+_PATH_ZH = {"contour": "证件轮廓", "text": "文字定位", "text_sparse": "文字定位（仅一两行）"}
 
 
 def _stage(m: Mapping[str, Any], name: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:

@@ -100,10 +100,11 @@ class IdCardConfig(BaseModel):
         "is read again from other crops before it is called a mismatch (rare characters)",
     )
     name_min_log_likelihood_ratio: float = Field(
-        -6.0,
+        -15.0,
         description="an unsure name line supports the declared name when the recogniser finds "
-        "it at most e^6 times less likely than its own reading (CTC; tune half: misread rare "
-        "characters -1.8 to -2.2, different names -19 and below)",
+        "it at most e^15 times less likely than its own reading (CTC; tune halves: misread "
+        "rare characters -1.8 to -9.1 (琍 read 利), declared names that differ -19.3 and "
+        "below, mostly -27.6)",
     )
     min_card_width_px: int = Field(
         500,
@@ -119,6 +120,12 @@ class IdCardConfig(BaseModel):
         30.0,
         description="ink-to-paper contrast (grey levels) of a key field below which unreadable "
         "text is blamed on exposure (too dark or overexposed, by the field's brightness)",
+    )
+    faded_text_contrast: float = Field(
+        25.0,
+        description="ink-to-paper contrast below which a side is too dark or overexposed even "
+        "where the recogniser read its key fields (tune halves: such sides 11.5-15.5 grey "
+        "levels, the faintest good side 36.5)",
     )
     min_brightness: float = Field(
         45.0, description="photo with no card or text found: mean luminance below which: too dark"

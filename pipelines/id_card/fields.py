@@ -122,17 +122,35 @@ def find_id_number(rows: list[tuple[float, str, list[TextLine]]]) -> str | None:
     return None
 
 
+_NAME_ONLY = re.compile(r"[\u4e00-\u9fff·]{2,20}")
+
+
+def name_row(rows: list[tuple[float, str, list[TextLine]]]) -> tuple[str, list[TextLine]] | None:
+    """The name's row and its value: the row labelled 姓名 (a label read alone has its
+    value as a separate line on the same row; the next row belongs to another field), else,
+    when the label itself was not detected (the labels are the faintest print on the card),
+    the row just above 性别/民族 if it holds nothing but a name's characters."""
+    for _, text, row in rows:
+        if "姓名" in text:
+            return _strip_label(text, "姓名"), row
+    for index, (_, text, _) in enumerate(rows):
+        if "性别" in text or "民族" in text:
+            if index > 0 and _NAME_ONLY.fullmatch(rows[index - 1][1]):
+                return rows[index - 1][1], rows[index - 1][2]
+            break
+    return None
+
+
 def parse_front(lines: tuple[TextLine, ...]) -> FrontFields:
     rows = group_rows(lines)
-    name = sex = ethnicity = address = None
+    named = name_row(rows)
+    name = named[0] if named else None
+    sex = ethnicity = address = None
     birth = None
     address_parts: list[str] = []
     in_address = False
     for _, text, _ in rows:
-        if "姓名" in text and name is None:
-            # A label read alone has its value as a separate line on the same row;
-            # never borrow the next row, which belongs to another field.
-            name = _strip_label(text, "姓名") or None
+        if "姓名" in text:
             in_address = False
             continue
         if "性别" in text or "民族" in text:
@@ -196,9 +214,9 @@ def front_field_scores(lines: tuple[TextLine, ...]) -> dict[str, float | None]:
     the lines its row is made of), ``None`` where the field was not found."""
     rows = group_rows(lines)
     scores: dict[str, float | None] = {"name": None, "id_number": None}
-    for _, text, row in rows:
-        if "姓名" in text and scores["name"] is None and _strip_label(text, "姓名"):
-            scores["name"] = _row_score(row)
+    named = name_row(rows)
+    if named and named[0]:
+        scores["name"] = _row_score(named[1])
     for _, text, row in reversed(rows):
         body = _strip_label(_strip_label(text, "公民身份号码"), "身份号码")
         if any(len(repair_ocr_id_number(c)) == 18 for c in _NUMBER_CANDIDATE.findall(body)):

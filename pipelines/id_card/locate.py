@@ -46,6 +46,10 @@ class TextRegion:
 class TextLocation:
     regions: tuple[TextRegion, ...]
     boxes: int  # text boxes the detector found on the whole photo
+    # The largest group with fewer than ``min_lines`` lines, when no group had enough: a
+    # card too blurred for more than a line or two to be detected, or one mostly outside
+    # the frame, still shows where it is (the capture stage then says why it was unread).
+    sparse: TextRegion | None = None
 
 
 def _line_geometry(box: np.ndarray) -> tuple[float, float, float]:
@@ -179,6 +183,7 @@ def locate_by_text(
     boxes = [b for b in detected if _is_line(b)]
     short = [b for b in detected if not _is_line(b)]
     regions: list[TextRegion] = []
+    sparse: TextRegion | None = None
     if boxes:  # every box is a line here, so each group has an angle
         line_height = float(np.median([min(_line_geometry(b)[1:]) for b in boxes]))
         gap = _GROUP_GAP * line_height
@@ -196,7 +201,12 @@ def locate_by_text(
             region = _region(lines, width, height)
             if region is not None:
                 regions.append(region)
-    return TextLocation(tuple(regions), len(detected))
+        if not regions:
+            sparse = _region(members[0], width, height)
+    # (No line at all, only blobs, is left alone: a card blurred until its text merges
+    # into one patch looks like that, but so does a blurred background with no card, three
+    # times as often on the tune halves.)
+    return TextLocation(tuple(regions), len(detected), sparse)
 
 
 def rectify_region(image: np.ndarray, corners: np.ndarray, *, width: int) -> np.ndarray:

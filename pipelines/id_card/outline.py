@@ -181,7 +181,7 @@ def _score(
 
 
 # Small enough to find a card held too far away, so it can be called too small.
-_MIN_AREA = 0.008
+_MIN_AREA = 0.003
 _FOUND_SCORE = 0.35  # below this no complete outline is trusted
 _SURE_SCORE = 0.6  # at or above this the search stops early
 

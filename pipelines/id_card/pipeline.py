@@ -34,6 +34,7 @@ from pipelines.id_card.fields import (
     back_field_scores,
     front_field_scores,
     group_rows,
+    name_row,
     parse_back,
     parse_front,
 )
@@ -79,7 +80,7 @@ READ_FIELDS: dict[Side, tuple[str, ...]] = {
 class CardView:
     """One attempt at the card: where it was found, and what reading it gave."""
 
-    path: str  # "contour" (outline) or "text" (text-anchored)
+    path: str  # "contour" (outline), "text" (text-anchored) or "text_sparse" (a line or two)
     corners: np.ndarray  # TL, TR, BR, BL in decoded pixels (may lie outside the frame)
     reading: CardReading
     front: FrontFields | None
@@ -153,10 +154,14 @@ def _better(a: CardView | None, b: CardView, side: Side) -> CardView:
     if a is None:
         return b
 
-    def rank(v: CardView) -> tuple[int, int]:
+    def rank(v: CardView) -> tuple[int, int, int, int]:
         read_side = v.reading.side
-        on_side = v.fields_read(read_side) if read_side is not None else 0
-        return (on_side, int(read_side is not None))
+        if read_side is None:
+            # Nothing of a card read either way: the view that found any text, and then
+            # the block the detector saw print in over a shape the outline search chose
+            # (on a blurred card, often a detail of it such as the emblem).
+            return (0, 0, len(v.reading.lines), int(v.path != "contour"))
+        return (v.fields_read(read_side), 1, 0, 0)
 
     if rank(b) == rank(a):  # as much read both ways: the more confident reading
         return b if b.confident(side, 0.0) and _mean_score(b) > _mean_score(a) + 0.02 else a
@@ -247,6 +252,27 @@ def read_stage(
             best = _better(best, view, side)
             if best.confident(side, config.min_field_confidence):
                 break
+    if (
+        located is not None
+        and located.sparse is not None
+        and (best is None or best.reading.side is None)
+    ):
+        # (an outline that read nothing may be a detail of a blurred card, its emblem)
+        region = located.sparse
+        card = rectify_region(image, region.corners, width=config.card_width_px)
+        sparse = _view(
+            image,
+            "text_sparse",
+            region.corners,
+            card,
+            engine=engine,
+            config=config,
+            scale=scale,
+            touched=region.touched_edges,
+            outside=region.outside_edges,
+        )
+        best = _better(best, sparse, side)
+        tried.append("text_sparse")
     measured: dict[str, Any] = {"tried": tried, "text_boxes": located.boxes if located else None}
     if best is not None:
         measured.update(
@@ -317,7 +343,7 @@ _ANCHORS: dict[Side, tuple[tuple[str, ...], ...]] = {
 def _missing_anchors(view: CardView) -> list[str]:
     """Layout anchors of the side read that were not found (text-anchored path only: the
     outline path does not recognise labels)."""
-    if view.path != "text" or view.reading.side is None:
+    if view.path == "contour" or view.reading.side is None:
         return []
     text = "".join(line.text for line in view.reading.lines).replace(" ", "")
     return [a[0] for a in _ANCHORS[view.reading.side] if not any(k in text for k in a)]
@@ -342,8 +368,23 @@ def _framing_reasons(
     legible: bool,
     frame_size: tuple[int, int],
     config: IdCardConfig,
+    outline_cut: tuple[str, ...] = (),
 ) -> tuple[Reason, ...]:
-    edges = tuple(dict.fromkeys(view.touched_edges + view.outside_edges))
+    # The card's outline runs off an edge and its print runs into that same edge: part of
+    # the card is outside, whatever was read (two independent signs; a card wholly inside
+    # keeps its margin between its print and the frame).
+    crossed = [e for e in view.touched_edges if e in outline_cut]
+    if crossed:
+        where = "、".join(EDGE_ZH[e] for e in crossed)
+        return (reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=crossed),)
+    # On a faded or soft card the block found may be only the legible part, so its
+    # padded extent crossing the frame says nothing: there the text itself must run
+    # into the edge.
+    edges = (
+        tuple(dict.fromkeys(view.touched_edges + view.outside_edges))
+        if legible
+        else view.touched_edges
+    )
     if missing and (edges or (legible and len(missing) >= 2)):
         # Two anchors gone is a lost part of the card even where the block itself keeps
         # clear of the edge (a genuine capture misses at most one, misread, on the tune
@@ -394,6 +435,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         "min_field_confidence": config.min_field_confidence,
         "glare_field_fraction": config.glare_field_fraction,
         "min_text_contrast": config.min_text_contrast,
+        "faded_text_contrast": config.faded_text_contrast,
         "min_sharpness": config.min_sharpness,
         "min_card_width_px": config.min_card_width_px,
     }
@@ -436,7 +478,16 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         and sharpness >= config.min_sharpness
         and card_glare < _WASHED_OUT
     )
-    framing = _framing_reasons(view, side, missing, sharpness, legible, (width, height), config)
+    framing = _framing_reasons(
+        view,
+        side,
+        missing,
+        sharpness,
+        legible,
+        (width, height),
+        config,
+        outline.cut_edges if outline.found else (),
+    )
     if framing:
         # Part of the card is really outside the frame (its printed text runs into the
         # edge and a part of the layout is missing), or the card is too small to read
@@ -444,21 +495,46 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         return StageResult(
             passed=False, reasons=framing, measured=measured, limits=limits, stop=True
         )
-    if view.reading.side is not None and view.confident(expected, config.min_field_confidence):
-        # Every key field read with confidence: measured for the record, never rejected.
+    if (
+        view.reading.side is not None
+        and view.confident(expected, config.min_field_confidence)
+        and contrast >= config.faded_text_contrast
+    ):
+        # Every key field read with confidence: measured for the record, never rejected,
+        # unless its print has all but vanished (the recogniser pulls out text a person
+        # checking the photo could not see: every such side was a washed-out defect).
         return StageResult(measured={**measured, "confident": True}, limits=limits)
+    if view.reading.side is not None and view.confident(expected, config.min_field_confidence):
+        return StageResult(
+            passed=False,
+            reasons=(_exposure(side, brightness, contrast),),
+            measured=measured,
+            limits=limits,
+            stop=True,
+        )
     measured["card_glare"] = round(card_glare, 3)
     # Glare is a local highlight; white clipped over much of the card is overexposure.
+    # Glare is a highlight on legible print; where the print has faded everywhere the
+    # cause is exposure (glare defects keep 37+ grey levels of contrast, overexposed
+    # cards 22 and below, on the tune halves).
     glared = [
         f
         for f in doubtful
-        if glare_shares[f] >= config.glare_field_fraction and card_glare < _WASHED_OUT
+        if glare_shares[f] >= config.glare_field_fraction
+        and card_glare < _WASHED_OUT
+        and contrast >= config.min_text_contrast
     ]
     reasons: list[Reason] = []
-    if view.reading.side is None and view.path == "text":
+    if view.reading.side is None and view.path != "contour":
         # Text somewhere, but nothing of a card: blame the capture only if it is clearly
-        # soft or faded, otherwise there is no card in the photo.
-        if sharpness < config.min_sharpness:
+        # soft or faded, otherwise there is no card in the photo, unless a line or two
+        # run off the frame (all a card mostly outside it shows).
+        # (Strokes cut by the frame edge measure soft, so the edge is asked first.)
+        edges = tuple(dict.fromkeys(view.touched_edges + view.outside_edges))
+        if view.path == "text_sparse" and view.touched_edges:
+            where = "、".join(EDGE_ZH[e] for e in edges)
+            reasons.append(reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(edges)))
+        elif sharpness < config.min_sharpness:
             reasons.append(_blurry(side, sharpness, config))
         elif contrast < config.min_text_contrast:
             reasons.append(_exposure(side, brightness, contrast))
@@ -469,7 +545,8 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
     elif glared:
         where = "、".join(FIELD_NAMES_ZH[f] for f in glared) + "区域"
         reasons.append(reason(ReasonCode.GLARE, side, where, fields=glared))
-    elif unread and cut:
+    elif unread and cut and (legible or view.touched_edges):
+        # (a shadow on a dark or washed-out photo passes for an outline cut by the frame)
         where = "、".join(EDGE_ZH[e] for e in cut)
         reasons.append(reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(cut)))
     elif contrast < config.min_text_contrast or (doubtful and card_glare >= _WASHED_OUT):
@@ -585,36 +662,43 @@ def _name_supports_declared(
     is orders of magnitude less likely (measured ratios e^-19 to e^-83 on the tune half,
     against e^-1.8 to e^-2.2 for misread rare characters)."""
     score = view.field_scores.get("name")
-    if score is None or score >= config.name_unsure_below or view.front is None:
+    if (score is not None and score >= config.name_unsure_below) or view.front is None:
         return False
     if view.front.id_number != normalize_id_number(declaration.id_number):
+        return False
+    named = name_row(group_rows(view.reading.lines))
+    if named is None:
         return False
     charset = getattr(engine, "charset", None)
     likelihood = getattr(engine, "text_log_likelihood", None)
     declared = normalize_name(declaration.name)
-    for _, text, row in group_rows(view.reading.lines):
-        if "姓名" not in text:
+    for line in named[1]:
+        if line.text.replace(" ", "") == "姓名":
             continue
-        for line in row:
-            if line.text.replace(" ", "") == "姓名":
-                continue
-            read_name = line.text.replace("姓名", "").replace(" ", "")
-            if likelihood is not None and read_name and read_name in line.text:
-                crop = crop_line(view.reading.card, line.box)
-                as_read = likelihood(crop, line.text)
-                as_declared = likelihood(crop, line.text.replace(read_name, declared))
-                if (
-                    as_read is not None
-                    and as_declared is not None
-                    and as_declared - as_read >= config.name_min_log_likelihood_ratio
-                ):
-                    return True
-            for reread, _ in reread_variants(view.reading.card, line.box, engine):
-                candidate = reread.replace("姓名", "").replace(" ", "")
-                if candidate and names_match(candidate, declaration.name, charset):
-                    return True
-        break
+        read_name = line.text.replace("姓名", "").replace(" ", "")
+        if likelihood is not None and read_name and read_name in line.text:
+            crop = crop_line(view.reading.card, line.box)
+            as_read = likelihood(crop, line.text)
+            as_declared = likelihood(crop, line.text.replace(read_name, declared))
+            if (
+                as_read is not None
+                and as_declared is not None
+                and as_declared - as_read >= config.name_min_log_likelihood_ratio
+            ):
+                return True
+        for reread, _ in reread_variants(view.reading.card, line.box, engine):
+            candidate = reread.replace("姓名", "").replace(" ", "")
+            if candidate and names_match(candidate, declaration.name, charset):
+                return True
     return False
+
+
+def _only_name_unread(inspection: SideInspection) -> bool:
+    """The portrait side's one complaint is a name it could not read (one character of it
+    found: a rare character the recogniser dropped, or part of the name hidden)."""
+    return [(r.code, r.side, tuple(r.detail.get("fields", ()))) for r in inspection.reasons] == [
+        (ReasonCode.TEXT_UNREADABLE, Side.FRONT, ("name",))
+    ]
 
 
 def _orientation_degrees(corners: np.ndarray, rotated_180: bool) -> int:
@@ -704,6 +788,18 @@ def verify_id_card(
     validated = time.perf_counter()
     front_view, back_view = sides[0].view, sides[1].view
     front_fields = front_view.front if front_view is not None and not sides[0].reasons else None
+    name_confirmed = False
+    if (
+        front_view is not None
+        and front_view.front is not None
+        and _only_name_unread(sides[0])
+        and _name_supports_declared(front_view, declaration, engine, config)
+    ):
+        # The number matched exactly and the name line can say the declared name (the
+        # same second look as for an unsure name): the side is read after all.
+        reasons = [r for r in reasons if r not in sides[0].reasons]
+        front_fields = front_view.front
+        name_confirmed = True
     back_fields = back_view.back if back_view is not None and not sides[1].reasons else None
     if front_fields is not None:
         front_reasons = validate_front(front_fields)
@@ -714,8 +810,8 @@ def verify_id_card(
             for r in front_reasons
         ):
             matched = match_declaration(front_fields, declaration, getattr(engine, "charset", None))
-            if any(r.code is ReasonCode.NAME_MISMATCH for r in matched) and _name_supports_declared(
-                front_view, declaration, engine, config
+            if any(r.code is ReasonCode.NAME_MISMATCH for r in matched) and (
+                name_confirmed or _name_supports_declared(front_view, declaration, engine, config)
             ):
                 matched = [r for r in matched if r.code is not ReasonCode.NAME_MISMATCH]
                 measurements["front"]["name_confirmed_on_second_look"] = True

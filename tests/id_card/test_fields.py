@@ -6,7 +6,7 @@ from datetime import date
 
 import numpy as np
 
-from pipelines.id_card.fields import parse_back, parse_front
+from pipelines.id_card.fields import front_field_scores, parse_back, parse_front
 from pipelines.ocr import TextLine
 
 
@@ -90,3 +90,26 @@ def test_back_validity_dates_and_long_term() -> None:
     )
     assert long_term.valid_from == date(2010, 5, 1)
     assert long_term.valid_until is None and long_term.long_term
+
+
+def test_name_without_its_detected_label_is_the_row_above_sex() -> None:
+    """The labels are the faintest print on a card; when 姓名 is not detected, the name is
+    the row just above 性别/民族, if it holds only a name's characters."""
+    fields = parse_front(
+        (
+            line("陈明晨", 150, 60, 130),
+            line("性别", 50, 137, 60),
+            line("女", 150, 134, 50),
+            line("民族汉", 270, 130, 160),
+            line("1987年1月22日", 155, 199, 240),
+            line("公民身份号码", 60, 441, 140),
+            line("420102198701221002", 300, 435, 480),
+        )
+    )
+    assert fields.name == "陈明晨"
+    assert (
+        front_field_scores((line("陈明晨", 150, 60, 130), line("性别女", 50, 137, 100)))["name"]
+        == 0.99
+    )
+    # an address-like row above the sex row is no name
+    assert parse_front((line("湖北省武汉市1号", 150, 60), line("性别女", 50, 137))).name is None

@@ -130,3 +130,58 @@ def test_a_stage_of_the_side_pipeline_can_be_swapped(ocr_engine) -> None:
     )
     assert inspection.reasons == []
     assert inspection.measurements["stages"]["read"]["measured"]["path"] == "text"
+
+
+def _crop_around_card(entry: dict[str, Any], image: bytes, side: str):
+    import numpy as np
+
+    from pipelines.io import decode_image
+
+    pixels = decode_image(image).pixels
+    corners = np.array(entry["images"][side]["corners"], np.float32)
+    return pixels, corners
+
+
+@pytest.mark.slow
+def test_a_washed_out_card_is_overexposed_even_where_its_text_was_read(cases, ocr_engine) -> None:
+    """The recogniser pulls out text a person checking the photo could hardly see; print
+    faded to a few grey levels is overexposure, not a good capture."""
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    entry, images = cases["good_flat"]
+    pixels, _ = _crop_around_card(entry, images["back"], "back")
+    washed = (255 - (255 - pixels.astype(np.float32)) * 0.07).clip(0, 255).astype(np.uint8)
+    inspection = inspect_side(encode_jpeg(washed), Side.BACK, ocr_engine, IdCardConfig())
+    capture = inspection.measurements["stages"]["capture"]
+    assert [r.code.value for r in inspection.reasons] == ["OVEREXPOSED"], capture
+    assert capture["measured"]["text_contrast"] < capture["limits"]["faded_text_contrast"]
+    # the same photo as taken is read and passes
+    assert inspect_side(encode_jpeg(pixels), Side.BACK, ocr_engine, IdCardConfig()).reasons == []
+
+
+@pytest.mark.slow
+def test_a_card_mostly_outside_the_frame_is_incomplete_on_the_edge_it_crosses(
+    cases, ocr_engine
+) -> None:
+    """Only the emblem side's title shows, running into the right edge: a line or two is
+    all such a photo holds, and it says where the card went."""
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    entry, images = cases["good_flat"]
+    pixels, corners = _crop_around_card(entry, images["back"], "back")
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+    pad = int(0.15 * (x1 - x0))
+    top, left = max(0, int(y0) - pad), max(0, int(x0) - pad)
+    crop = pixels[top : int(y0 + 0.42 * (y1 - y0)), left : int(x0 + 0.62 * (x1 - x0))]
+    inspection = inspect_side(
+        encode_jpeg(np.ascontiguousarray(crop)), Side.BACK, ocr_engine, IdCardConfig()
+    )
+    codes = [r.code.value for r in inspection.reasons]
+    assert codes == ["CARD_INCOMPLETE"], inspection.measurements
+    assert "right" in inspection.reasons[0].detail["edges"]
