@@ -110,8 +110,17 @@ def id_side_checks(m: Mapping[str, Any], cfg: IdCardConfig | None = None) -> lis
     return rows
 
 
+def _stage_limit(checks: Mapping[str, Any], key: str, default: float) -> float:
+    """A limit as recorded by the stage that measured against it, else the setting now."""
+    for stage in (checks.get("stages") or {}).values():
+        limits = stage.get("limits") if isinstance(stage, Mapping) else None
+        if isinstance(limits, Mapping) and (v := _num(limits.get(key))) is not None:
+            return v
+    return float(default)
+
+
 def certificate_checks(checks: Mapping[str, Any], cfg: CertificateConfig) -> list[Check]:
-    """A certificate scan: skew, orientation, blur, resolution, blank page, size."""
+    """A certificate scan: skew, orientation, blur, character height, blank page, size."""
     rows: list[Check] = []
     if (v := _num(checks.get("skew_degrees"))) is not None:
         rows.append(
@@ -125,28 +134,23 @@ def certificate_checks(checks: Mapping[str, Any], cfg: CertificateConfig) -> lis
         )
     if (v := _num(checks.get("orientation_degrees"))) is not None:
         rows.append(Check("orientation_degrees", "页面方向（顺时针）", f"{v:.0f}°", "0°", v == 0))
-    if (v := _num(checks.get("blur_edge_px"))) is not None:
+    if (v := _num(checks.get("edge_px"))) is not None:
+        # the limit scales with the page's character height: the one in force for this page
+        limit = _stage_limit(checks, "max_edge_px", cfg.blur_max_edge_px)
+        rows.append(
+            Check("edge_px", "模糊（文字边缘宽度，像素）", _fmt(v, 2), f"≤ {limit:g}", v <= limit)
+        )
+    if (v := _num(checks.get("char_height_px"))) is not None:
+        limit = _stage_limit(checks, "min_char_height_px", cfg.min_char_height_px)
         rows.append(
             Check(
-                "blur_edge_px",
-                "模糊（文字边缘宽度，像素）",
-                _fmt(v, 2),
-                f"≤ {cfg.blur_max_edge_px:g}",
-                v <= cfg.blur_max_edge_px,
+                "char_height_px", "字符高度（像素，分辨率）", _fmt(v, 1), f"≥ {limit:g}", v >= limit
             )
         )
     width, height = _num(checks.get("width")), _num(checks.get("height"))
     if width is not None and height is not None:
-        short = min(width, height)
-        rows.append(
-            Check(
-                "short_side",
-                "短边（像素）",
-                f"{short:.0f}（{width:.0f}×{height:.0f}）",
-                f"≥ {cfg.min_short_side}",
-                short >= cfg.min_short_side,
-            )
-        )
+        # informative: resolution is judged by character height, not page size
+        rows.append(Check("page_px", "页面尺寸（像素）", f"{width:.0f}×{height:.0f}", "—", None))
     if (v := _num(checks.get("ink_ratio"))) is not None:
         rows.append(
             Check(

@@ -118,7 +118,8 @@ def certificate_record(
         "height": 1754,
         "skew_degrees": round(rng.uniform(-5, 5), 2),
         "orientation_degrees": rng.choice([0, 0, 0, 180]),
-        "blur_edge_px": round(rng.uniform(1, 3), 2),
+        "edge_px": round(rng.uniform(1, 3), 2),
+        "char_height_px": round(rng.uniform(10, 30), 1),
         "ink_ratio": 0.04,
         "bytes": rng.randint(100_000, 4_000_000),
     }

@@ -259,7 +259,9 @@ def test_certificate_measurements_against_thresholds() -> None:
             {
                 "skew_degrees": -2.5,
                 "orientation_degrees": 180,
-                "blur_edge_px": 1.2,
+                "edge_px": 1.2,
+                "char_height_px": 9.0,
+                "stages": {"sharpness": {"limits": {"max_edge_px": 2.4}}},
                 "width": 900,
                 "height": 1300,
                 "ink_ratio": 0.05,
@@ -269,8 +271,14 @@ def test_certificate_measurements_against_thresholds() -> None:
         )
     }
     assert rows["skew_degrees"].ok is False and rows["skew_degrees"].value == "-2.50°"
-    assert rows["orientation_degrees"].ok is False and rows["blur_edge_px"].ok
-    assert rows["short_side"].ok is False and rows["bytes"].ok is False and rows["ink_ratio"].ok
+    assert (
+        rows["orientation_degrees"].ok is False
+        and rows["edge_px"].ok
+        and rows["edge_px"].limit == "≤ 2.4"
+    )
+    assert rows["char_height_px"].ok is False
+    assert rows["page_px"].ok is None and rows["page_px"].value == "900×1300"
+    assert rows["bytes"].ok is False and rows["ink_ratio"].ok
     assert certificate_checks({"skew_degrees": None}, cfg) == []
 
 
