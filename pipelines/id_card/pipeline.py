@@ -411,6 +411,16 @@ def _framing_reasons(
     return ()
 
 
+_FEATURELESS_STD = 12.0  # grey levels; a card's print and portrait give 30+ even blurred
+
+
+def _featureless(gray: np.ndarray) -> bool:
+    """Nothing drawn inside the shape: its inner part is one flat tone."""
+    height, width = gray.shape[:2]
+    inner = gray[height // 10 : height - height // 10, width // 10 : width - width // 10]
+    return float(inner.std()) < _FEATURELESS_STD
+
+
 _WASHED_OUT = 0.3  # share of the card clipped to white beyond which glare is overexposure
 
 
@@ -478,6 +488,20 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         and sharpness >= config.min_sharpness
         and card_glare < _WASHED_OUT
     )
+    if (
+        view.path == "contour"
+        and not view.reading.lines
+        and view.long_edge_px < config.min_card_width_px
+        and _featureless(gray)
+    ):
+        # A small card-shaped thing with no print and no picture on it (a sticky note, a
+        # dark patch): not a card, so not a card too small either. (A large one goes on to
+        # the exposure checks: a dark or washed-out card is flat too.)
+        verdict, frame = _frame_verdict(context["decode"], side, config)
+        measured.update(frame)
+        return StageResult(
+            passed=False, reasons=(verdict,), measured=measured, limits=limits, stop=True
+        )
     framing = _framing_reasons(
         view,
         side,

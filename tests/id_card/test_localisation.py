@@ -185,3 +185,35 @@ def test_a_card_mostly_outside_the_frame_is_incomplete_on_the_edge_it_crosses(
     codes = [r.code.value for r in inspection.reasons]
     assert codes == ["CARD_INCOMPLETE"], inspection.measurements
     assert "right" in inspection.reasons[0].detail["edges"]
+
+
+def test_a_small_card_shaped_note_is_no_card_and_a_small_card_is_too_small(
+    cases, ocr_engine
+) -> None:
+    """Both are card-shaped outlines far below the readable size; only the one with print and
+    a portrait on it is a card held too far away."""
+    import cv2
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    rng = np.random.default_rng(5)
+    wall = np.full((1200, 1600, 3), (150, 160, 170), np.uint8)
+    wall = cv2.add(wall, rng.integers(0, 12, wall.shape, dtype=np.uint8))
+    wall = cv2.GaussianBlur(wall, (0, 0), 2)
+    entry, images = cases["good_flat"]
+    card_photo, corners = _crop_around_card(entry, images["front"], "front")
+    target = np.array([[700, 500], [1000, 500], [1000, 689], [700, 689]], np.float32)
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    with_card = wall.copy()
+    warped = cv2.warpPerspective(card_photo, matrix, (1600, 1200))
+    mask = cv2.warpPerspective(np.full(card_photo.shape[:2], 255, np.uint8), matrix, (1600, 1200))
+    with_card[mask > 0] = warped[mask > 0]
+    with_note = wall.copy()
+    cv2.rectangle(with_note, (700, 500), (1000, 689), (60, 220, 240), -1)  # a yellow note
+    config = IdCardConfig()
+    note = inspect_side(encode_jpeg(with_note), Side.FRONT, ocr_engine, config)
+    card = inspect_side(encode_jpeg(with_card), Side.FRONT, ocr_engine, config)
+    assert [r.code.value for r in note.reasons] == ["CARD_NOT_FOUND"], note.measurements
+    assert "CARD_TOO_SMALL" in [r.code.value for r in card.reasons], card.measurements
