@@ -7,24 +7,28 @@ a confidence in 0..1, evidence an operator can read, and the CPU milliseconds it
 
 Signals and what they look at:
 
-* ``SCREEN_RECAPTURE`` - periodic peaks in the spectrum of the card in the decoded photo
-  (moire, a pixel or subpixel grid; luminance and chroma), and a PNG at a screen's size
-  with no camera EXIF and noise-free pixels (a screenshot).
+* ``SCREEN_RECAPTURE`` - a pixel grid's peaks in the spectrum of the card in the decoded
+  photo: in luminance finer than print, or in luminance and chroma together (a subpixel
+  grid's colour fringes; print repeats at a coarser pitch and in luminance alone); and a
+  PNG at a screen's size with no camera EXIF and noise-free pixels (a screenshot).
 * ``PHOTOCOPY`` - the card's colour: genuine cards carry tinted guilloche, a red emblem
   and a colour portrait, so chroma varies across the card; a greyscale copy under any
   light has one colour cast and nothing else. Spread of chroma around the card's median
-  cast, against what genuine captures show.
+  cast, against what genuine captures show; a colour copy keeps some colour but not the
+  emblem's saturated red and gold.
 * ``EDITED_IMAGE`` - metadata (EXIF Software, XMP CreatorTool naming an editor, a
   Photoshop APP13 block) and pixels (a text field whose background carries much less
   sensor noise than the card's other fields: pasted or repainted text). Reported apart.
-* ``TEMPORARY_ID`` - 临时 in the text, all items on one side, a validity of about 3 months.
+* ``TEMPORARY_ID`` - 临时 in the text or the emblem side's title, all items on one side,
+  a validity of about 3 months.
 * ``PORTRAIT`` - the portrait region of the front holds exactly one head-and-shoulders
   figure: flags an empty region, something that is no head-and-shoulders figure, or
   several heads. No face detector ships with OpenCV 5's wheel (no Haar cascades, no
   ``CascadeClassifier``), and the generated cards carry faceless silhouettes, so the
   check is on the figure's shape, not on facial features.
-* ``MULTIPLE_CARDS`` - several card-shaped quadrilaterals of similar size in the photo,
-  or two 公民身份号码 anchors / number-shaped lines on one reading.
+* ``MULTIPLE_CARDS`` - a card-shaped quadrilateral of about the card's size beside the
+  card that was read, two touching cards merged into one outline, or two 公民身份号码
+  anchors / number-shaped lines on one reading.
 * ``COVERED_FIELD`` - a large smooth non-paper blob (a finger, an object) over a key
   field, told apart from glare (clipped, colourless), naming the field.
 """
@@ -430,11 +434,31 @@ def detect_photocopy(card: np.ndarray, side: Side, *, min_chroma: float = 2.5) -
     evidence: dict[str, Any] = {"chroma_p95": round(chroma, 2), "min_chroma": min_chroma}
     region = "photo" if side is Side.FRONT else "emblem"
     part = _region(np.where(usable, spread, 0.0), FIELD_REGIONS[side][region])
-    evidence[f"{region}_chroma"] = round(float(np.percentile(part, 95)), 2)
+    part_chroma = float(np.percentile(part, 95))
+    evidence[f"{region}_chroma"] = round(part_chroma, 2)
     confidence = 0.0
     if chroma < min_chroma:
         confidence = min(1.0, 0.55 + (min_chroma - chroma) / min_chroma)
+        evidence["finding"] = "greyscale"
+    if confidence < 0.8:  # a faint colour left: a colour copy?
+        faded = _colour_copy(side, part_chroma, evidence)
+        confidence = max(confidence, faded)
     return _timed(RiskCode.PHOTOCOPY, started, confidence, evidence)
+
+
+def _colour_copy(side: Side, part_chroma: float, evidence: dict[str, Any]) -> float:
+    """A copier keeps some colour, but not the emblem's saturated red and gold (tune halves:
+    genuine emblems 60 and more on 408 backs, 166 on the golden pairs' other generator;
+    colour copies 18-30 but one). A pale portrait is no such proof (the light, the person;
+    paper mottling told copies apart on one generator but not on the other), so a colour
+    copy of the portrait side is not flagged."""
+    if side is Side.BACK and part_chroma < _COLOUR_COPY_EMBLEM_CHROMA:
+        evidence["finding"] = "faded_emblem"
+        return 0.8 + 0.2 * (1.0 - part_chroma / _COLOUR_COPY_EMBLEM_CHROMA)
+    return 0.0
+
+
+_COLOUR_COPY_EMBLEM_CHROMA = 45.0
 
 
 # --- temporary ID -------------------------------------------------------------------
@@ -495,6 +519,7 @@ def read_title(card: np.ndarray, engine: OcrEngine) -> str:
 # --- portrait -----------------------------------------------------------------------
 
 _PORTRAIT_BOX = (0.625, 0.10, 0.95, 0.74)
+_PORTRAIT_MIN_TEXTURE = 12.0
 
 
 def check_portrait(card: np.ndarray) -> RiskSignal:
@@ -513,7 +538,10 @@ def check_portrait(card: np.ndarray) -> RiskSignal:
     share = float(figure.mean())
     texture = float(lab[:, :, 0].std())
     evidence: dict[str, Any] = {"figure_share": round(share, 3), "texture": round(texture, 1)}
-    if share < 0.06 or texture < 6.0:
+    # A portrait has hair, face and clothes against its background: genuine captures measure
+    # a lightness spread of 21 and more (729 fronts), blanked regions under 10 whatever
+    # their light's gradient or the paper's grain.
+    if share < 0.06 or texture < _PORTRAIT_MIN_TEXTURE:
         evidence["finding"] = "empty"
         return _timed(RiskCode.PORTRAIT, started, 0.9, evidence)
     h, w = figure.shape
@@ -566,6 +594,15 @@ def _median_lab(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.median(lab[mask.ravel() > 0], axis=0)
 
 
+def _outlines(gray: np.ndarray) -> Sequence[np.ndarray]:
+    """Closed edges (Canny about the median, gaps of a few pixels closed) as contours."""
+    median = float(np.median(gray))
+    edges = cv2.Canny(gray, max(5, 0.33 * median), max(20, 0.66 * median))
+    edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    return contours
+
+
 def count_cards(
     image: np.ndarray,
     lines: Sequence[TextLine] = (),
@@ -581,10 +618,7 @@ def count_cards(
     ratio = long_side / max(image.shape[:2])
     small = cv2.resize(image, None, fx=ratio, fy=ratio, interpolation=cv2.INTER_AREA)
     gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
-    median = float(np.median(gray))
-    edges = cv2.Canny(gray, max(5, 0.33 * median), max(20, 0.66 * median))
-    edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    contours = _outlines(gray)
     frame = float(small.shape[0] * small.shape[1])
     card_mask = None
     card_area = 0.0
@@ -682,7 +716,9 @@ def detect_covered_field(
     tint = np.linalg.norm(lab[:, :, 1:] - paper_ab, axis=2)
     neutral = np.hypot(lab[:, :, 1] - 128, lab[:, :, 2] - 128)
     glare = (lum >= max(235.0, paper_l + 6)) & (neutral < 10)  # specular: bright, colourless
-    foreign = ((tint > _COVER_MIN_TINT) | (lum < paper_l - 45)) & (lum < paper_l + 5) & ~glare
+    # Lighter than the paper counts too: a finger over a dim card is brighter than it, and
+    # glare (the one bright thing over a card that is no object) is excluded by colour.
+    foreign = ((tint > _COVER_MIN_TINT) | (lum < paper_l - 45)) & ~glare
     # Text strokes are thin: an opening wider than a stroke keeps only solid blobs.
     blob = cv2.morphologyEx(
         foreign.astype(np.uint8),

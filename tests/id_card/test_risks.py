@@ -214,6 +214,43 @@ def test_greyscale_copy_has_no_chroma() -> None:
     assert detect_photocopy(warm, Side.BACK).confidence >= 0.5  # a cast is not colour
 
 
+def _faded(card: np.ndarray, keep: float) -> np.ndarray:
+    img = card.astype(np.float32)
+    grey = img.mean(axis=2, keepdims=True)
+    return np.clip(grey + (img - grey) * keep, 0, 255).astype(np.uint8)
+
+
+def test_colour_copy_back_has_a_faded_emblem() -> None:
+    card = _card(np.random.default_rng(11))
+    genuine = detect_photocopy(card, Side.BACK)
+    copy = detect_photocopy(_faded(card, 0.3), Side.BACK)
+    assert genuine.confidence < 0.5
+    assert copy.confidence >= 0.8 and copy.evidence["finding"] == "faded_emblem"
+
+
+def test_pale_portrait_alone_is_no_copy() -> None:
+    pale = _faded(_card(np.random.default_rng(12), waves=False), 0.1)
+    assert detect_photocopy(pale, Side.FRONT).confidence < 0.5
+
+
+def test_blank_portrait_under_a_light_gradient_is_empty() -> None:
+    card = _card(np.random.default_rng(13))
+    card[50:410, 530:820] = 236
+    ramp = np.linspace(0.8, 1.05, card.shape[1], dtype=np.float32)[None, :, None]
+    lit = np.clip(card.astype(np.float32) * ramp, 0, 255).astype(np.uint8)
+    signal = check_portrait(lit)
+    assert signal.confidence >= 0.5 and signal.evidence["finding"] == "empty", signal.evidence
+
+
+def test_finger_lighter_than_a_dim_card_is_covering() -> None:
+    dim = (_card(np.random.default_rng(14)).astype(np.float32) * 0.6).astype(np.uint8)
+    covered = dim.copy()
+    cv2.ellipse(covered, (120, 90), (150, 45), 0, 0, 360, (170, 185, 235), -1)
+    signal = detect_covered_field(covered, Side.FRONT)
+    assert detect_covered_field(dim, Side.FRONT).confidence < 0.5
+    assert signal.confidence >= 0.5 and signal.evidence["fields"] == ["name"], signal.evidence
+
+
 def test_portrait_present_empty_and_doubled() -> None:
     rng = np.random.default_rng(5)
     card = _card(rng)
