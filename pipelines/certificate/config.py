@@ -68,6 +68,12 @@ class CertificateConfig(BaseModel):
     orientation_sample_lines: int = Field(default=8, ge=1, description="lines the classifier sees")
     min_orientation_lines: int = Field(default=2, ge=1, description="fewer: orientation unknown")
     orientation_min_confidence: float = Field(default=0.6, ge=0, le=1)
+    orientation_recheck_lines: int = Field(
+        default=6,
+        ge=0,
+        description="fewer text lines along the page's axis: the detector looks again at the "
+        "page turned a quarter (it misses text running down a page); 0 never looks again",
+    )
     name_check_budget_px: int = Field(
         default=3000,
         ge=0,

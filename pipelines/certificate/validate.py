@@ -264,17 +264,25 @@ def detect_lines(ctx: Context) -> StageResult:
     config: CertificateConfig = ctx["config"]
     if min(page.work.shape[:2]) < _MIN_OCR_SIDE:  # a sliver: nothing for the detector to read
         return StageResult(measured={"text_lines": 0}, output=[])
-    small, scale = resize_long_side(page.work, config.detect_long_side)
-    found = [b / scale for b in ctx["engine"].detect(small)]
-    # A "line" taller than a tenth of the page is a picture, a photo or the page's own
-    # edge in a phone photo: no type is set that large on a certificate.
-    tallest = 0.1 * min(page.work.shape[:2])
-    boxes = [b for b in found if min(quad_axes(b)) <= tallest]
+    boxes, found = find_text_lines(page.work, ctx["engine"], config)
     return StageResult(
-        measured={"text_lines": len(boxes), "non_text_boxes": len(found) - len(boxes)},
+        measured={"text_lines": len(boxes), "non_text_boxes": found - len(boxes)},
         limits={"detect_long_side": config.detect_long_side},
         output=boxes,
     )
+
+
+def find_text_lines(
+    image: np.ndarray, engine: OcrEngine, config: CertificateConfig
+) -> tuple[list[np.ndarray], int]:
+    """Text-line boxes in ``image`` pixels, found on a small copy, and how many boxes the
+    detector gave before those too tall to be text were dropped."""
+    small, scale = resize_long_side(image, config.detect_long_side)
+    found = [b / scale for b in engine.detect(small)]
+    # A "line" taller than a tenth of the page is a picture, a photo or the page's own
+    # edge in a phone photo: no type is set that large on a certificate.
+    tallest = 0.1 * min(image.shape[:2])
+    return [b for b in found if min(quad_axes(b)) <= tallest], len(found)
 
 
 def judge_content(ctx: Context) -> StageResult:
@@ -392,8 +400,17 @@ def check_orientation(ctx: Context) -> StageResult:
         sample_lines=config.orientation_sample_lines,
         min_lines=config.min_orientation_lines,
         min_confidence=config.orientation_min_confidence,
+        detect=lambda image: find_text_lines(image, ctx["engine"], config)[0],
+        recheck_below=config.orientation_recheck_lines,
     )
-    measured = {"orientation_degrees": orientation.degrees, "orientation_votes": orientation.votes}
+    measured = {
+        "orientation_degrees": orientation.degrees,
+        "orientation_votes": orientation.votes,
+        "orientation_second_look": orientation.second_look,
+        "text_across_px": round(orientation.across_weight),
+        "text_down_px": round(orientation.down_weight),
+    }
+    limits = {"orientation_recheck_lines": config.orientation_recheck_lines}
     reasons: tuple[CertReason, ...] = ()
     if orientation.degrees == 180:
         reasons = (reason(C.UPSIDE_DOWN, degrees=180, flip_share=round(orientation.flip_share, 2)),)
@@ -407,7 +424,7 @@ def check_orientation(ctx: Context) -> StageResult:
         rotate_quads_quarter(boxes, turn, w, h) if turn else list(boxes),
         turn,
     )
-    return StageResult(not reasons, reasons, measured, output=upright)
+    return StageResult(not reasons, reasons, measured, limits, output=upright)
 
 
 def _legible(ctx: Context) -> bool:
