@@ -52,6 +52,13 @@ class RiskConfig(BaseModel):
         description="share of a key field, not read with confidence, under a solid non-paper "
         "blob (a finger, an object) that flags",
     )
+    region_min_read_score: float = Field(
+        0.8,
+        description="the portrait and emblem checks judge a side only when its key fields "
+        "(name and number, authority and validity) read at this confidence: the card then "
+        "lies where it was rectified (held-out defective captures: cut-off, dark or washed-out "
+        "fronts looked blank otherwise; every blank-portrait attack read both)",
+    )
 
     read_back_title: bool = Field(
         True,

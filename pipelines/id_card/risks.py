@@ -410,8 +410,13 @@ def detect_edited_image(
 _WASHED_OUT_LUMINANCE = 235.0
 
 
-def detect_photocopy(card: np.ndarray, side: Side, *, min_chroma: float = 2.5) -> RiskSignal:
-    """Chroma that varies across the card (guilloche, emblem, portrait) against one cast."""
+def detect_photocopy(
+    card: np.ndarray, side: Side, *, min_chroma: float = 2.5, region_placed: bool = True
+) -> RiskSignal:
+    """Chroma that varies across the card (guilloche, emblem, portrait) against one cast.
+    ``region_placed`` False: the emblem or portrait may not be where the card was
+    rectified (outside the photo, the card misplaced), so its colour is no evidence of a
+    colour copy."""
     started = time.perf_counter()
     small = cv2.resize(card, (214, 135), interpolation=cv2.INTER_AREA).astype(np.float32)
     total = small.sum(axis=2) + 1.0
@@ -440,7 +445,7 @@ def detect_photocopy(card: np.ndarray, side: Side, *, min_chroma: float = 2.5) -
     if chroma < min_chroma:
         confidence = min(1.0, 0.55 + (min_chroma - chroma) / min_chroma)
         evidence["finding"] = "greyscale"
-    if confidence < 0.8:  # a faint colour left: a colour copy?
+    if confidence < 0.8 and region_placed:  # a faint colour left: a colour copy?
         faded = _colour_copy(side, part_chroma, evidence)
         confidence = max(confidence, faded)
     return _timed(RiskCode.PHOTOCOPY, started, confidence, evidence)
@@ -522,11 +527,13 @@ _PORTRAIT_BOX = (0.625, 0.10, 0.95, 0.74)
 _PORTRAIT_MIN_TEXTURE = 12.0
 
 
-def check_portrait(card: np.ndarray) -> RiskSignal:
+def check_portrait(card: np.ndarray, *, placed: bool = True) -> RiskSignal:
     """A figure in the front's portrait region. An empty region flags; the figure's shape
     (heads across the head band, shoulders) is measured and recorded, but flags only
     below the threshold (unreliable without a face detector, see the module docstring)."""
     started = time.perf_counter()
+    if not placed:  # the region may not be where the card was rectified: nothing to judge
+        return _timed(RiskCode.PORTRAIT, started, 0.0, {"finding": "not_judged"})
     region = _region(card, _PORTRAIT_BOX)
     small = cv2.resize(region, (64, 96), interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(cv2.GaussianBlur(small, (3, 3), 0), cv2.COLOR_BGR2LAB).astype(np.float32)
@@ -753,6 +760,24 @@ def detect_covered_field(
 # --- all together -------------------------------------------------------------------
 
 
+def _in_frame(
+    view: CardView | None, box: tuple[float, float, float, float], shape: tuple[int, ...]
+) -> bool:
+    """Whether a region of the upright card lies inside the photo (a card cut by the frame
+    is rectified with the missing part filled in)."""
+    if view is None:
+        return False
+    x0, y0, x1, y1 = box
+    if view.reading.rotated_180:  # the corners run in the photo's order, the card upright
+        x0, y0, x1, y1 = 1 - x1, 1 - y1, 1 - x0, 1 - y0
+    unit = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
+    warp = cv2.getPerspectiveTransform(unit, view.corners.astype(np.float32))
+    points = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float32)
+    mapped = cv2.perspectiveTransform(points, warp)[0]
+    h, w = shape[:2]
+    return bool(np.all((mapped >= -1) & (mapped <= [w + 1, h + 1])))
+
+
 def assess_risks(
     data: bytes,
     decoded: DecodedImage,
@@ -780,7 +805,18 @@ def assess_risks(
     signals.append(detect_edited_image(data, card, side, noise_ratio=config.edit_noise_ratio))
     signals.append(count_cards(decoded.pixels, lines, corners))
     if card is not None and side is not None:
-        signals.append(detect_photocopy(card, side, min_chroma=config.copy_min_chroma))
+        # The emblem's or the portrait's look is evidence only where the card lies as it was
+        # rectified: the region inside the photo, and the side's key text read where the
+        # layout puts it (cut-off, misplaced, dark or washed-out cards fail this, and their
+        # capture problem is named by the capture stage instead).
+        region = _PORTRAIT_BOX if side is Side.FRONT else FIELD_REGIONS[side]["emblem"]
+        placed = _in_frame(view, region, decoded.pixels.shape[:2]) and all(
+            (view.field_scores.get(name) or 0.0) >= config.region_min_read_score
+            for name in _COVER_FIELDS[side]
+        )
+        signals.append(
+            detect_photocopy(card, side, min_chroma=config.copy_min_chroma, region_placed=placed)
+        )
         title = ""
         title_ms = 0.0
         if config.read_back_title and side is Side.BACK and engine is not None:
@@ -790,7 +826,7 @@ def assess_risks(
         temporary = detect_temporary_id(lines, title)
         signals.append(replace(temporary, elapsed_ms=temporary.elapsed_ms + title_ms))
         if side is Side.FRONT:
-            signals.append(check_portrait(card))
+            signals.append(check_portrait(card, placed=placed))
         signals.append(
             detect_covered_field(
                 card, side, view.field_scores if view else None, min_cover=config.cover_min_share

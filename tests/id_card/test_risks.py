@@ -242,6 +242,13 @@ def test_blank_portrait_under_a_light_gradient_is_empty() -> None:
     assert signal.confidence >= 0.5 and signal.evidence["finding"] == "empty", signal.evidence
 
 
+def test_portrait_of_a_card_not_placed_is_not_judged() -> None:
+    blank = _card(np.random.default_rng(15))
+    blank[50:410, 530:820] = 236
+    signal = check_portrait(blank, placed=False)  # cut off, misplaced, too dark to read
+    assert signal.confidence == 0.0 and signal.evidence["finding"] == "not_judged"
+
+
 def test_finger_lighter_than_a_dim_card_is_covering() -> None:
     dim = (_card(np.random.default_rng(14)).astype(np.float32) * 0.6).astype(np.uint8)
     covered = dim.copy()
