@@ -67,6 +67,10 @@ class Declaration:
     id_number: str
 
 
+# Stages whose rejection asks the candidate for a new photo.
+_RETAKE_STAGES = ("decode", "read", "capture", "side")
+
+
 @dataclass(frozen=True, slots=True)
 class IdVerification:
     """The pipeline's answer. ``fields`` are masked; raw values never leave the pipeline."""
@@ -96,9 +100,17 @@ class IdVerification:
 
     @property
     def manual_review(self) -> bool:
-        """A flagged risk whose policy sends the document to a person (and none rejects)."""
+        """A flagged risk whose policy sends the document to a person (and none rejects),
+        unless a side must be photographed again anyway (not found, blurred, cut off, the
+        wrong side...): the candidate is asked for a new photo first, not sent to a queue."""
         policies = {r.get("policy") for r in self.risks}
-        return "manual_review" in policies and "reject" not in policies
+        if "manual_review" not in policies or "reject" in policies:
+            return False
+        return not any(
+            ((side.get("stages") or {}).get(stage) or {}).get("reasons")
+            for side in self.measurements.values()
+            for stage in _RETAKE_STAGES
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

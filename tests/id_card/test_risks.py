@@ -360,3 +360,23 @@ def test_verification_surfaces_risks_and_manual_review() -> None:
     assert result.manual_review
     out = result.to_dict()
     assert out["risks"] == [risk] and out["manual_review"] is True
+
+
+def test_a_side_to_photograph_again_is_not_sent_to_manual_review() -> None:
+    """A flagged manual-review risk beside a capture rejection (blurred, cut off, the wrong
+    side) asks the candidate for a new photo first, instead of queueing it for a person."""
+    risk = {
+        "code": "PORTRAIT",
+        "confidence": 0.9,
+        "evidence": {},
+        "policy": "manual_review",
+        "side": "front",
+    }
+    blurred = {"reasons": ["BLURRY"], "passed": False}
+    measurements = {
+        "front": {"stages": {"risks": {"measured": {"risks": [risk]}}, "capture": blurred}},
+        "back": {"stages": {"capture": {"reasons": [], "passed": True}}},
+    }
+    assert not IdVerification("rejected", (), {}, measurements, {}).manual_review
+    measurements["front"]["stages"]["capture"] = {"reasons": [], "passed": True}
+    assert IdVerification("rejected", (), {}, measurements, {}).manual_review
