@@ -18,7 +18,7 @@ import json
 import statistics
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,24 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(flagged) / max(1, len(applied)):6.2%}   "
             f"{statistics.median(times):5.1f} / {times[int(0.95 * (len(times) - 1))]:5.1f} ms"
             + (f"   e.g. {', '.join(flagged[:4])}" if flagged else "")
+        )
+    # The portrait's face count (BlazeFace, RiskConfig.portrait_faces_enabled): on good fronts
+    # and on the portrait attacks, with the finding it gave.
+    print("\nportrait: faces found (BlazeFace) -> count, and findings")
+    portrait_rows = {"good fronts": [r for r in goods_rows if r["side"] == Side.FRONT.value]}
+    for attack in ("portrait_two_faces", "portrait_object", "portrait_blank"):
+        portrait_rows[attack] = by_attack.get(attack, [])
+    for label, items in portrait_rows.items():
+        evidence = [r["evidence"].get(RiskCode.PORTRAIT.value, {}) for r in items]
+        faces = Counter(e.get("faces", "-") for e in evidence if e)
+        findings = Counter(
+            e.get("finding", "-") + (" (face detector)" if e.get("finding_by") else "")
+            for e in evidence
+            if e
+        )
+        print(
+            f"  {label:20s} faces {dict(sorted(faces.items(), key=str))}   "
+            f"findings {dict(findings)}"
         )
     # The sides differ (the emblem side's title is recognised once more): each on its own.
     medians = {}

@@ -22,7 +22,9 @@ class RiskConfig(BaseModel):
     )
     temporary_id: RiskPolicy = Field("manual_review", description="临时居民身份证")
     portrait: RiskPolicy = Field(
-        "manual_review", description="an empty portrait region (shape findings only recorded)"
+        "manual_review",
+        description="an empty portrait region, or two faces or more in it (shape findings "
+        "only recorded)",
     )
     multiple_cards: RiskPolicy = Field("reject", description="several cards in one photo")
     covered_field: RiskPolicy = Field("reject", description="a finger or object over a key field")
@@ -60,6 +62,18 @@ class RiskConfig(BaseModel):
         "fronts looked blank otherwise; every blank-portrait attack read both)",
     )
 
+    portrait_faces_enabled: bool = Field(
+        True,
+        description="look for faces in the portrait region (BlazeFace short range, "
+        "models/registry.toml [bundled.face], ~2 ms): two or more flag PORTRAIT several_faces "
+        "(two-faces attacks 20/20 on seeds 2026 and 2027, 0 of 742 genuine fronts); a model "
+        "that cannot be loaded skips the finding with a logged warning",
+    )
+    portrait_face_score: float = Field(
+        0.5,
+        description="BlazeFace score (after sigmoid, before non-maximum suppression at IoU "
+        "0.3) from which a face counts",
+    )
     read_back_title: bool = Field(
         True,
         description="recognise the emblem side's title line for 临时 (one more recognition on "

@@ -4,6 +4,8 @@ screenshots, copies, portraits, covered fields, policies and the result surface.
 from __future__ import annotations
 
 import io
+import logging
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
+from pipelines.id_card import risks
 from pipelines.id_card.config import IdCardConfig, RiskConfig
 from pipelines.id_card.messages import risk_reason
 from pipelines.id_card.result import IdVerification, ReasonCode, Side
@@ -380,3 +383,75 @@ def test_a_side_to_photograph_again_is_not_sent_to_manual_review() -> None:
     assert not IdVerification("rejected", (), {}, measurements, {}).manual_review
     measurements["front"]["stages"]["capture"] = {"reasons": [], "passed": True}
     assert IdVerification("rejected", (), {}, measurements, {}).manual_review
+
+
+# --- the face detector of the portrait check ---------------------------------------
+
+
+def _front_art(seed: int) -> np.ndarray:
+    """A samples.id_random front (its portrait a drawn face), flat at the canonical size."""
+    import random
+
+    from samples.id_random.card import draw_card
+    from samples.id_random.generate import TODAY
+    from samples.id_random.people import make_person
+
+    rng = random.Random(seed)
+    art = draw_card(make_person(rng, TODAY), "front", rng, np.random.default_rng(seed))
+    return cv2.resize(art.image, (856, 540), interpolation=cv2.INTER_AREA)
+
+
+def _two_faces(card: np.ndarray) -> np.ndarray:
+    """samples.id_attacks' portrait_two_faces, on the canonical card: the portrait at half
+    size twice side by side, on the paper around it."""
+    card = card.copy()
+    x0, y0, x1, y1 = (int(v) for v in (0.625 * 856, 0.10 * 540, 0.95 * 856, 0.74 * 540))
+    region = card[y0:y1, x0:x1]
+    paper = np.median(card[y0:y1, x0 - 30 : x0].reshape(-1, 3), axis=0)
+    half = cv2.resize(region, (region.shape[1] // 2, region.shape[0] // 2))
+    region[:] = paper
+    top = region.shape[0] // 3
+    region[top : top + half.shape[0], : half.shape[1]] = half
+    region[top : top + half.shape[0], half.shape[1] : 2 * half.shape[1]] = half
+    return card
+
+
+def test_one_face_passes_and_two_faces_flag() -> None:
+    faces = risks.face_detector()
+    assert faces is not None
+    card = _front_art(11)
+    one = check_portrait(card, faces=faces)
+    assert one.confidence < 0.5 and one.evidence["faces"] == 1, one.evidence
+    two = check_portrait(_two_faces(card), faces=faces)
+    assert two.confidence >= 0.5, two.evidence
+    assert two.evidence["finding"] == "several_faces" and two.evidence["faces"] >= 2
+    assert all(s >= 0.5 for s in two.evidence["face_scores"])
+    # Not judged, not looked for: the region may not be where the card was rectified.
+    assert check_portrait(_two_faces(card), faces=faces, placed=False).confidence == 0.0
+
+
+def test_a_changed_face_model_is_refused_and_the_finding_skipped(
+    tmp_path, monkeypatch, caplog
+) -> None:
+    import models
+
+    entry = models.load_bundled()["face"]
+    genuine = models.bundled_path(entry)
+    assert genuine.is_file() and genuine.parent == Path(models.__file__).parent
+    tampered = tmp_path / entry.file
+    data = bytearray(genuine.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not match"):
+        risks.load_face_detector(entry, tampered)
+    with pytest.raises(ValueError, match="missing"):
+        risks.load_face_detector(entry, tmp_path / "absent.tflite")
+    # The check itself never fails: a refused model skips the finding with a warning.
+    monkeypatch.setattr(models, "bundled_path", lambda _entry: tampered)
+    monkeypatch.setattr(risks, "_face_loaded", False)
+    monkeypatch.setattr(risks, "_face_detector", None)
+    with caplog.at_level(logging.WARNING, logger=risks.__name__):
+        assert risks.face_detector() is None
+    assert "does not match" in caplog.text
+    signal = check_portrait(_two_faces(_front_art(11)), faces=risks.face_detector())
+    assert "faces" not in signal.evidence and signal.confidence < 0.5

@@ -55,3 +55,24 @@ def test_golden_attack_raises_its_risk(ocr_engine, case) -> None:
 def test_golden_good_pair_raises_no_risk(ocr_engine, pair) -> None:
     for side in (Side.FRONT, Side.BACK):
         assert _flagged(ocr_engine, GOOD / pair[side.value], side) == {}
+
+
+def _portrait(engine: object, data: bytes) -> tuple[dict[str, float], dict]:
+    report = _pipeline(engine).run({"data": data, "side": Side.FRONT})
+    assessment = report["risks"].output
+    flagged = {s.code.value: s.confidence for s in assessment.flagged}
+    return flagged, dict(assessment[RiskCode.PORTRAIT].evidence)
+
+
+def test_two_faces_in_the_portrait_flag_and_a_genuine_front_does_not(ocr_engine) -> None:
+    from samples.id_attacks.generate import build_attack
+    from samples.id_random.generate import build_case
+
+    _, attack = build_attack("portrait_two_faces", 0, 2026)
+    flagged, evidence = _portrait(ocr_engine, attack)
+    assert "PORTRAIT" in flagged and evidence["finding"] == "several_faces", evidence
+    assert evidence["faces"] >= 2
+    case, images = build_case(1, 2026)  # good_flat: a samples.id_random genuine capture
+    flagged, evidence = _portrait(ocr_engine, images["front"])
+    assert case["expected_status"] == "verified" and flagged == {}, (flagged, evidence)
+    assert evidence["faces"] == 1 and evidence["finding"] == "one_figure"
