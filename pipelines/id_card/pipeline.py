@@ -18,7 +18,7 @@ import functools
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -89,6 +89,7 @@ class CardView:
     long_edge_px: float  # in the original photo
     touched_edges: tuple[str, ...]  # frame edges the card's text runs into
     outside_edges: tuple[str, ...] = ()  # frame edges the card's estimated extent crosses
+    photo_text_boxes: int | None = None  # text boxes detected on the whole photo, if looked
 
     def fields_read(self, side: Side) -> int:
         return sum(self.field_scores.get(f) is not None for f in READ_FIELDS[side])
@@ -292,31 +293,17 @@ def read_stage(
                 k: None if v is None else round(v, 3) for k, v in best.field_scores.items()
             },
         )
+    if best is not None and located is not None:
+        best = replace(best, photo_text_boxes=located.boxes)
     if best is None:
-        # No card to read: say why from the whole photo, and stop.
-        verdict, frame = _no_card_verdict(
-            decoded, outline, located.boxes if located else 0, side, config
-        )
+        # No card to read: say why from the whole photo, and stop. (A card cut by the frame
+        # shows a line or two of its print, which the sparse path above has read; a shape
+        # crossing an edge with only stray characters near it was, on the tune halves, always
+        # paper on a desk with no card.)
+        verdict, frame = _frame_verdict(decoded, side, config)
         measured.update(frame)
         return StageResult(passed=False, reasons=(verdict,), measured=measured, stop=True)
     return StageResult(measured=measured, output=best)
-
-
-def _no_card_verdict(
-    decoded: DecodedImage, outline: OutlineResult, text_boxes: int, side: Side, config: IdCardConfig
-) -> tuple[Reason, dict[str, Any]]:
-    """A card cut by the frame still shows some of its print: a card-like shape crossing
-    an edge counts as a cut card only with text in the photo; a black frame is too dark
-    whatever shapes it holds."""
-    verdict, measured = _frame_verdict(decoded, side, config)
-    cut = outline.cut_edges if outline.found else ()
-    if verdict.code is ReasonCode.CARD_NOT_FOUND and cut and text_boxes >= _CUT_CARD_MIN_TEXT:
-        where = "、".join(EDGE_ZH[e] for e in cut)
-        return reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(cut)), measured
-    return verdict, measured
-
-
-_CUT_CARD_MIN_TEXT = 2
 
 
 def _frame_verdict(
@@ -380,11 +367,19 @@ def _framing_reasons(
     # On a faded or soft card the block found may be only the legible part, so its
     # padded extent crossing the frame says nothing: there the text itself must run
     # into the edge.
-    edges = (
-        tuple(dict.fromkeys(view.touched_edges + view.outside_edges))
-        if legible
-        else view.touched_edges
+    # Where every key field read with confidence, one missing anchor may be a misread label
+    # (a title read as 中华人民共禾国): the card's estimated extent crossing an edge then
+    # counts only where its outline is cut by that same edge (or the print itself runs
+    # into it).
+    settled = (
+        view.reading.side is not None
+        and view.confident(view.reading.side, config.min_field_confidence)
+        and len(missing) < 2
     )
+    outside = (
+        tuple(e for e in view.outside_edges if e in outline_cut) if settled else view.outside_edges
+    )
+    edges = tuple(dict.fromkeys(view.touched_edges + outside)) if legible else view.touched_edges
     if missing and (edges or (legible and len(missing) >= 2)):
         # Two anchors gone is a lost part of the card even where the block itself keeps
         # clear of the edge (a genuine capture misses at most one, misread, on the tune
@@ -419,6 +414,20 @@ def _featureless(gray: np.ndarray) -> bool:
     height, width = gray.shape[:2]
     inner = gray[height // 10 : height - height // 10, width // 10 : width - width // 10]
     return float(inner.std()) < _FEATURELESS_STD
+
+
+def _shape_without_print(view: CardView, contrast: float, config: IdCardConfig) -> bool:
+    """A card-like outline large enough for its print to show (not tiny), with contrast
+    (not dark or washed out), on a photo where the detector found no text at all: no card.
+    A blurred card still leaves at least one smeared block of print to the detector (every
+    blurred card on the tune halves did); a book, a phone or a note leaves none."""
+    return (
+        view.path == "contour"
+        and not view.reading.lines
+        and view.photo_text_boxes == 0
+        and view.long_edge_px >= 0.6 * config.min_card_width_px
+        and contrast >= config.min_text_contrast
+    )
 
 
 _WASHED_OUT = 0.3  # share of the card clipped to white beyond which glare is overexposure
@@ -493,10 +502,11 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         and not view.reading.lines
         and view.long_edge_px < config.min_card_width_px
         and _featureless(gray)
-    ):
+    ) or _shape_without_print(view, contrast, config):
         # A small card-shaped thing with no print and no picture on it (a sticky note, a
-        # dark patch): not a card, so not a card too small either. (A large one goes on to
-        # the exposure checks: a dark or washed-out card is flat too.)
+        # dark patch), or a shape with no print on a photo with no text at all: not a
+        # card, so neither too small nor blurred. (A large flat one goes on to the exposure
+        # checks: a dark or washed-out card is flat too.)
         verdict, frame = _frame_verdict(context["decode"], side, config)
         measured.update(frame)
         return StageResult(
