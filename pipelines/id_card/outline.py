@@ -30,6 +30,10 @@ class OutlineResult:
     area_fraction: float = 0.0
     long_edge_px: float = 0.0  # in the analysed image
     cut_edges: tuple[str, ...] = ()  # frame edges the card runs past: left/right/top/bottom
+    # With ``cut_edges``: a complete card-shaped outline inside the cut shape, taken for a
+    # detail of a cut card; when nothing else of a card is found it may be a small card
+    # lying on a sheet that the frame cuts (photo pixels, TL, TR, BR, BL).
+    inner_corners: np.ndarray | None = None
     elapsed_ms: float = 0.0
     candidates: int = 0
     detail: dict[str, float] = field(default_factory=dict)
@@ -273,6 +277,9 @@ def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineRe
             elapsed_ms=elapsed,
             candidates=count,
             detail=cut.detail,
+            inner_corners=(
+                refine_corners(complete.quad, complete.contour) / ratio if complete_ok else None
+            ),
         )
     if not complete_ok:
         return OutlineResult(

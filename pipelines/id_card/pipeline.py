@@ -293,6 +293,23 @@ def read_stage(
                 k: None if v is None else round(v, 3) for k, v in best.field_scores.items()
             },
         )
+    if best is None and outline.inner_corners is not None:
+        # Nothing of a card found but the shape inside a sheet cut by the frame: a card
+        # held far away over paper, or a detail of nothing; the capture stage tells which.
+        card = rectify_card(
+            image, outline.inner_corners, width=config.card_width_px, height=config.card_height_px
+        )
+        best = _view(
+            image,
+            "contour",
+            outline.inner_corners,
+            card,
+            engine=engine,
+            config=config,
+            scale=scale,
+            touched=(),
+        )
+        tried.append("contour_inner")
     if best is not None and located is not None:
         best = replace(best, photo_text_boxes=located.boxes)
     if best is None:

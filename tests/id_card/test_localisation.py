@@ -217,3 +217,28 @@ def test_a_small_card_shaped_note_is_no_card_and_a_small_card_is_too_small(
     card = inspect_side(encode_jpeg(with_card), Side.FRONT, ocr_engine, config)
     assert [r.code.value for r in note.reasons] == ["CARD_NOT_FOUND"], note.measurements
     assert "CARD_TOO_SMALL" in [r.code.value for r in card.reasons], card.measurements
+
+
+@pytest.mark.slow
+def test_a_small_card_on_a_sheet_the_frame_cuts_is_too_small(cases, ocr_engine) -> None:
+    """A card held far away over a sheet of paper that runs off the frame: the sheet is the
+    larger card-like shape, but the card is what is too small."""
+    import cv2
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    rng = np.random.default_rng(9)
+    desk = np.full((1200, 1600, 3), (60, 90, 130), np.uint8)  # a brown desk
+    desk = cv2.add(desk, rng.integers(0, 10, desk.shape, dtype=np.uint8))
+    cv2.rectangle(desk, (900, -50), (1700, 900), (235, 238, 240), -1)  # paper off the frame
+    entry, images = cases["good_flat"]
+    card_photo, corners = _crop_around_card(entry, images["front"], "front")
+    target = np.array([[1100, 300], [1350, 300], [1350, 458], [1100, 458]], np.float32)
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    warped = cv2.warpPerspective(card_photo, matrix, (1600, 1200))
+    mask = cv2.warpPerspective(np.full(card_photo.shape[:2], 255, np.uint8), matrix, (1600, 1200))
+    desk[mask > 0] = warped[mask > 0]
+    inspection = inspect_side(encode_jpeg(desk), Side.FRONT, ocr_engine, IdCardConfig())
+    assert "CARD_TOO_SMALL" in [r.code.value for r in inspection.reasons], inspection.measurements
