@@ -39,7 +39,7 @@ from pipelines.id_card.fields import (
     parse_front,
 )
 from pipelines.id_card.layout import FIELD_NAMES_ZH
-from pipelines.id_card.locate import locate_by_text, rectify_region
+from pipelines.id_card.locate import TextRegion, locate_by_text, rectify_region
 from pipelines.id_card.messages import EDGE_ZH, reason, wrong_side_message
 from pipelines.id_card.outline import OutlineResult, detect_card_outline, rectify_card
 from pipelines.id_card.quality import (
@@ -149,6 +149,45 @@ def _view(
     return CardView(path, corners, reading, front, back, scores, long_edge, touched, outside)
 
 
+def _outline_view(
+    image: np.ndarray,
+    corners: np.ndarray,
+    *,
+    engine: OcrEngine,
+    config: IdCardConfig,
+    scale: float,
+) -> CardView:
+    """Read the card inside an outline, rectified to the card's shape."""
+    card = rectify_card(image, corners, width=config.card_width_px, height=config.card_height_px)
+    return _view(
+        image, "contour", corners, card, engine=engine, config=config, scale=scale, touched=()
+    )
+
+
+def _region_view(
+    image: np.ndarray,
+    region: TextRegion,
+    path: str,
+    *,
+    engine: OcrEngine,
+    config: IdCardConfig,
+    scale: float,
+) -> CardView:
+    """Read a padded block of text lines, rectified with its own aspect."""
+    card = rectify_region(image, region.corners, width=config.card_width_px)
+    return _view(
+        image,
+        path,
+        region.corners,
+        card,
+        engine=engine,
+        config=config,
+        scale=scale,
+        touched=region.touched_edges,
+        outside=region.outside_edges,
+    )
+
+
 def _better(a: CardView | None, b: CardView, side: Side) -> CardView:
     """The view that read more of what the upload should show (the other side counts too:
     a wrong side must be recognised as such)."""
@@ -211,19 +250,7 @@ def read_stage(
     best: CardView | None = None
     tried: list[str] = []
     if outline.found and outline.corners is not None and not outline.cut_edges:
-        card = rectify_card(
-            image, outline.corners, width=config.card_width_px, height=config.card_height_px
-        )
-        best = _view(
-            image,
-            "contour",
-            outline.corners,
-            card,
-            engine=engine,
-            config=config,
-            scale=scale,
-            touched=(),
-        )
+        best = _outline_view(image, outline.corners, engine=engine, config=config, scale=scale)
         tried.append("contour")
     located = None
     # Text detection on the whole photo; once more at a finer scale when nothing at all was
@@ -237,18 +264,7 @@ def read_stage(
             break
         located = locate_by_text(image, engine, long_side=size)
         for region in located.regions:
-            card = rectify_region(image, region.corners, width=config.card_width_px)
-            view = _view(
-                image,
-                "text",
-                region.corners,
-                card,
-                engine=engine,
-                config=config,
-                scale=scale,
-                touched=region.touched_edges,
-                outside=region.outside_edges,
-            )
+            view = _region_view(image, region, "text", engine=engine, config=config, scale=scale)
             tried.append("text" if size == sizes[0] else "text_fine")
             best = _better(best, view, side)
             if best.confident(side, config.min_field_confidence):
@@ -259,21 +275,18 @@ def read_stage(
         and (best is None or best.reading.side is None)
     ):
         # (an outline that read nothing may be a detail of a blurred card, its emblem)
-        region = located.sparse
-        card = rectify_region(image, region.corners, width=config.card_width_px)
-        sparse = _view(
-            image,
-            "text_sparse",
-            region.corners,
-            card,
-            engine=engine,
-            config=config,
-            scale=scale,
-            touched=region.touched_edges,
-            outside=region.outside_edges,
+        sparse = _region_view(
+            image, located.sparse, "text_sparse", engine=engine, config=config, scale=scale
         )
         best = _better(best, sparse, side)
         tried.append("text_sparse")
+    if best is None and outline.inner_corners is not None:
+        # Nothing of a card found but the shape inside a sheet cut by the frame: a card
+        # held far away over paper, or a detail of nothing; the capture stage tells which.
+        best = _outline_view(
+            image, outline.inner_corners, engine=engine, config=config, scale=scale
+        )
+        tried.append("contour_inner")
     measured: dict[str, Any] = {"tried": tried, "text_boxes": located.boxes if located else None}
     if best is not None:
         measured.update(
@@ -293,23 +306,6 @@ def read_stage(
                 k: None if v is None else round(v, 3) for k, v in best.field_scores.items()
             },
         )
-    if best is None and outline.inner_corners is not None:
-        # Nothing of a card found but the shape inside a sheet cut by the frame: a card
-        # held far away over paper, or a detail of nothing; the capture stage tells which.
-        card = rectify_card(
-            image, outline.inner_corners, width=config.card_width_px, height=config.card_height_px
-        )
-        best = _view(
-            image,
-            "contour",
-            outline.inner_corners,
-            card,
-            engine=engine,
-            config=config,
-            scale=scale,
-            touched=(),
-        )
-        tried.append("contour_inner")
     if best is not None and located is not None:
         best = replace(best, photo_text_boxes=located.boxes)
     if best is None:
@@ -381,9 +377,6 @@ def _framing_reasons(
     if crossed:
         where = "、".join(EDGE_ZH[e] for e in crossed)
         return (reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=crossed),)
-    # On a faded or soft card the block found may be only the legible part, so its
-    # padded extent crossing the frame says nothing: there the text itself must run
-    # into the edge.
     # Where every key field read with confidence, one missing anchor may be a misread label
     # (a title read as 中华人民共禾国): the card's estimated extent crossing an edge then
     # counts only where its outline is cut by that same edge (or the print itself runs
@@ -396,6 +389,9 @@ def _framing_reasons(
     outside = (
         tuple(e for e in view.outside_edges if e in outline_cut) if settled else view.outside_edges
     )
+    # On a faded or soft card the block found may be only the legible part, so its
+    # padded extent crossing the frame says nothing: there the text itself must run
+    # into the edge.
     edges = tuple(dict.fromkeys(view.touched_edges + outside)) if legible else view.touched_edges
     if missing and (edges or (legible and len(missing) >= 2)):
         # Two anchors gone is a lost part of the card even where the block itself keeps
