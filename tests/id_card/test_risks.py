@@ -26,6 +26,7 @@ from pipelines.id_card.risks import (
     detect_photocopy,
     detect_screen_recapture,
     detect_temporary_id,
+    portrait,
     read_metadata,
 )
 from pipelines.ocr import TextLine
@@ -448,9 +449,9 @@ def test_a_changed_face_model_is_refused_and_the_finding_skipped(
         risks.load_face_detector(entry, tmp_path / "absent.tflite")
     # The check itself never fails: a refused model skips the finding with a warning.
     monkeypatch.setattr(models, "bundled_path", lambda _entry: tampered)
-    monkeypatch.setattr(risks, "_face_loaded", False)
-    monkeypatch.setattr(risks, "_face_detector", None)
-    with caplog.at_level(logging.WARNING, logger=risks.__name__):
+    monkeypatch.setattr(portrait, "_face_loaded", False)
+    monkeypatch.setattr(portrait, "_face_detector", None)
+    with caplog.at_level(logging.WARNING, logger=portrait.__name__):
         assert risks.face_detector() is None
     assert "does not match" in caplog.text
     signal = check_portrait(_two_faces(_front_art(11)), faces=risks.face_detector())
