@@ -31,7 +31,12 @@ def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
-_PATH_ZH = {"contour": "证件轮廓", "text": "文字定位", "text_sparse": "文字定位（仅一两行）"}
+_PATH_ZH = {
+    "contour": "证件轮廓",
+    "contour_coarse": "证件轮廓（缩小后查找，照片模糊）",
+    "text": "文字定位",
+    "text_sparse": "文字定位（仅一两行）",
+}
 
 
 def _stage(m: Mapping[str, Any], name: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:

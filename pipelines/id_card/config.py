@@ -74,6 +74,19 @@ class RiskConfig(BaseModel):
         description="BlazeFace score (after sigmoid, before non-maximum suppression at IoU "
         "0.3) from which a face counts",
     )
+    portrait_no_face_score: float | None = Field(
+        0.4,
+        description="PORTRAIT no_face: a figure (not empty) whose best BlazeFace score stays "
+        "under this flags, an object or a landscape in place of the photo (objects 0.04-0.30 "
+        "on seeds 2026 and 2027, 40/40 flagged; genuine fronts 0.71 and more, 0 of 1,462 "
+        "flagged); None turns the finding off",
+    )
+    portrait_min_region_px: float = Field(
+        96.0,
+        description="no_face is judged only where the portrait region is at least this tall "
+        "in the original photo's pixels (genuine faces kept BlazeFace scores of 0.7 and more "
+        "down to ~50 rows, twice the margin)",
+    )
     read_back_title: bool = Field(
         True,
         description="recognise the emblem side's title line for 临时 (one more recognition on "
@@ -97,6 +110,16 @@ class IdCardConfig(BaseModel):
         2000, description="photos are decoded at most this large (JPEG DCT scaling when possible)"
     )
     outline_long_side: int = Field(640, description="the outline search runs at this size")
+    outline_coarse_long_side: int = Field(
+        200,
+        description="when nothing of a card was found, the outline search once more at this "
+        "size, where a defocused card's edges are sharp again",
+    )
+    outline_coarse_min_score: float = Field(
+        0.6,
+        description="card-likeness at or above which that coarse outline is read (it must also "
+        "hold a block the text detector found; tune sets: no photo without a card reached 0.6)",
+    )
     card_width_px: int = Field(856, description="canonical card image width (10 px per mm)")
     card_height_px: int = Field(540, description="canonical card image height")
     ocr_width_px: int = Field(
@@ -147,6 +170,16 @@ class IdCardConfig(BaseModel):
         description="ink-to-paper contrast below which a side is too dark or overexposed even "
         "where the recogniser read its key fields (tune halves: such sides 11.5-15.5 grey "
         "levels, the faintest good side 36.5)",
+    )
+    overexposed_min_brightness: float = Field(
+        180.0,
+        description="mean grey of a card whose print faded below which the cause is not "
+        "overexposure (tune halves: overexposed cards 246-253)",
+    )
+    dark_max_brightness: float = Field(
+        80.0,
+        description="mean grey of a card whose print faded above which the cause is not "
+        "darkness (tune halves: dark cards 3-16); in between, faded print is blur or no card",
     )
     min_brightness: float = Field(
         45.0, description="photo with no card or text found: mean luminance below which: too dark"

@@ -50,6 +50,8 @@ class TextLocation:
     # card too blurred for more than a line or two to be detected, or one mostly outside
     # the frame, still shows where it is (the capture stage then says why it was unread).
     sparse: TextRegion | None = None
+    # Centres of every box the detector found, in the photo's pixels.
+    centres: tuple[tuple[float, float], ...] = ()
 
 
 def _line_geometry(box: np.ndarray) -> tuple[float, float, float]:
@@ -206,7 +208,8 @@ def locate_by_text(
     # (No line at all, only blobs, is left alone: a card blurred until its text merges
     # into one patch looks like that, but so does a blurred background with no card, three
     # times as often on the tune halves.)
-    return TextLocation(tuple(regions), len(detected), sparse)
+    centres = tuple((float(b[:, 0].mean()), float(b[:, 1].mean())) for b in detected)
+    return TextLocation(tuple(regions), len(detected), sparse, centres)
 
 
 def rectify_region(image: np.ndarray, corners: np.ndarray, *, width: int) -> np.ndarray:

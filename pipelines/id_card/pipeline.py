@@ -80,7 +80,14 @@ READ_FIELDS: dict[Side, tuple[str, ...]] = {
 class CardView:
     """One attempt at the card: where it was found, and what reading it gave."""
 
-    path: str  # "contour" (outline), "text" (text-anchored) or "text_sparse" (a line or two)
+    # "contour" (outline), "contour_coarse" (outline found on a coarser copy of a soft photo),
+    # "text" (text-anchored) or "text_sparse" (a line or two)
+    path: str
+
+    @property
+    def from_outline(self) -> bool:
+        return self.path.startswith("contour")
+
     corners: np.ndarray  # TL, TR, BR, BL in decoded pixels (may lie outside the frame)
     reading: CardReading
     front: FrontFields | None
@@ -125,7 +132,7 @@ def _view(
         width=config.ocr_width_px,
         min_score=config.min_text_score,
         full_address=config.read_full_address,
-        layout_trusted=path == "contour",
+        layout_trusted=path.startswith("contour"),
     )
     front = back = None
     scores: dict[str, float | None] = {}
@@ -156,12 +163,11 @@ def _outline_view(
     engine: OcrEngine,
     config: IdCardConfig,
     scale: float,
+    path: str = "contour",
 ) -> CardView:
     """Read the card inside an outline, rectified to the card's shape."""
     card = rectify_card(image, corners, width=config.card_width_px, height=config.card_height_px)
-    return _view(
-        image, "contour", corners, card, engine=engine, config=config, scale=scale, touched=()
-    )
+    return _view(image, path, corners, card, engine=engine, config=config, scale=scale, touched=())
 
 
 def _region_view(
@@ -200,7 +206,7 @@ def _better(a: CardView | None, b: CardView, side: Side) -> CardView:
             # Nothing of a card read either way: the view that found any text, and then
             # the block the detector saw print in over a shape the outline search chose
             # (on a blurred card, often a detail of it such as the emblem).
-            return (0, 0, len(v.reading.lines), int(v.path != "contour"))
+            return (0, 0, len(v.reading.lines), int(not v.from_outline))
         return (v.fields_read(read_side), 1, 0, 0)
 
     if rank(b) == rank(a):  # as much read both ways: the more confident reading
@@ -287,6 +293,28 @@ def read_stage(
             image, outline.inner_corners, engine=engine, config=config, scale=scale
         )
         tried.append("contour_inner")
+    if best is None and located is not None and located.centres:
+        # Still nothing, but the detector saw print somewhere: a defocused card's edges are
+        # too soft for the outline search at its size and sharp again at a coarser one. A
+        # clearly card-shaped outline there that holds the print is read (and its blur
+        # named); on the tune sets no photo without a card had one.
+        coarse = detect_card_outline(image, long_side=config.outline_coarse_long_side)
+        if (
+            coarse.found
+            and coarse.corners is not None
+            and not coarse.cut_edges
+            and coarse.score >= config.outline_coarse_min_score
+            and _holds_print(coarse.corners, located.centres)
+        ):
+            best = _outline_view(
+                image,
+                coarse.corners,
+                engine=engine,
+                config=config,
+                scale=scale,
+                path="contour_coarse",
+            )
+            tried.append("contour_coarse")
     measured: dict[str, Any] = {"tried": tried, "text_boxes": located.boxes if located else None}
     if best is not None:
         measured.update(
@@ -319,6 +347,11 @@ def read_stage(
     return StageResult(measured=measured, output=best)
 
 
+def _holds_print(corners: np.ndarray, centres: tuple[tuple[float, float], ...]) -> bool:
+    polygon = corners.astype(np.float32).reshape(-1, 1, 2)
+    return any(cv2.pointPolygonTest(polygon, centre, False) >= 0 for centre in centres)
+
+
 def _frame_verdict(
     decoded: DecodedImage, side: Side, config: IdCardConfig
 ) -> tuple[Reason, dict[str, Any]]:
@@ -343,7 +376,7 @@ _ANCHORS: dict[Side, tuple[tuple[str, ...], ...]] = {
 def _missing_anchors(view: CardView) -> list[str]:
     """Layout anchors of the side read that were not found (text-anchored path only: the
     outline path does not recognise labels)."""
-    if view.path == "contour" or view.reading.side is None:
+    if view.from_outline or view.reading.side is None:
         return []
     text = "".join(line.text for line in view.reading.lines).replace(" ", "")
     return [a[0] for a in _ANCHORS[view.reading.side] if not any(k in text for k in a)]
@@ -429,17 +462,19 @@ def _featureless(gray: np.ndarray) -> bool:
     return float(inner.std()) < _FEATURELESS_STD
 
 
-def _shape_without_print(view: CardView, contrast: float, config: IdCardConfig) -> bool:
+def _shape_without_print(
+    view: CardView, contrast: float, brightness: float, config: IdCardConfig
+) -> bool:
     """A card-like outline large enough for its print to show (not tiny), with contrast
     (not dark or washed out), on a photo where the detector found no text at all: no card.
     A blurred card still leaves at least one smeared block of print to the detector (every
     blurred card on the tune halves did); a book, a phone or a note leaves none."""
     return (
-        view.path == "contour"
+        view.from_outline
         and not view.reading.lines
         and view.photo_text_boxes == 0
         and view.long_edge_px >= 0.6 * config.min_card_width_px
-        and contrast >= config.min_text_contrast
+        and (contrast >= config.min_text_contrast or not _exposed(brightness, config))
     )
 
 
@@ -456,6 +491,14 @@ def _exposure(side: Side, brightness: float, contrast: float) -> Reason:
     """Faded text: overexposed on a bright card, too dark on a dark one."""
     code = ReasonCode.OVEREXPOSED if brightness >= 128 else ReasonCode.TOO_DARK
     return reason(code, side, brightness=round(brightness, 1), text_contrast=round(contrast, 1))
+
+
+def _exposed(brightness: float, config: IdCardConfig) -> bool:
+    """Bright or dark enough for faded print to be the light's doing: a mid-grey card whose
+    print has no contrast is soft, or no card at all."""
+    return brightness >= config.overexposed_min_brightness or (
+        brightness <= config.dark_max_brightness
+    )
 
 
 def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageResult:
@@ -511,15 +554,15 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         and card_glare < _WASHED_OUT
     )
     if (
-        view.path == "contour"
+        view.from_outline
         and not view.reading.lines
-        and view.long_edge_px < config.min_card_width_px
+        and (view.long_edge_px < config.min_card_width_px or not _exposed(brightness, config))
         and _featureless(gray)
-    ) or _shape_without_print(view, contrast, config):
-        # A small card-shaped thing with no print and no picture on it (a sticky note, a
-        # dark patch), or a shape with no print on a photo with no text at all: not a
-        # card, so neither too small nor blurred. (A large flat one goes on to the exposure
-        # checks: a dark or washed-out card is flat too.)
+    ) or _shape_without_print(view, contrast, brightness, config):
+        # A card-shaped thing with no print and no picture on it (a sticky note, a dark
+        # patch, a board), or a shape with no print on a photo with no text at all: not a
+        # card, so neither too small nor blurred. (A large flat one that is very bright or
+        # very dark goes on to the exposure checks: a dark or washed-out card is flat too.)
         verdict, frame = _frame_verdict(context["decode"], side, config)
         measured.update(frame)
         return StageResult(
@@ -572,7 +615,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         and contrast >= config.min_text_contrast
     ]
     reasons: list[Reason] = []
-    if view.reading.side is None and view.path != "contour":
+    if view.reading.side is None and not view.from_outline:
         # Text somewhere, but nothing of a card: blame the capture only if it is clearly
         # soft or faded, otherwise there is no card in the photo, unless a line or two
         # run off the frame (all a card mostly outside it shows).
@@ -583,7 +626,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
             reasons.append(reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(edges)))
         elif sharpness < config.min_sharpness:
             reasons.append(_blurry(side, sharpness, config))
-        elif contrast < config.min_text_contrast:
+        elif contrast < config.min_text_contrast and _exposed(brightness, config):
             reasons.append(_exposure(side, brightness, contrast))
         else:
             verdict, frame = _frame_verdict(context["decode"], side, config)
@@ -596,7 +639,9 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         # (a shadow on a dark or washed-out photo passes for an outline cut by the frame)
         where = "、".join(EDGE_ZH[e] for e in cut)
         reasons.append(reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(cut)))
-    elif contrast < config.min_text_contrast or (doubtful and card_glare >= _WASHED_OUT):
+    elif (contrast < config.min_text_contrast or (doubtful and card_glare >= _WASHED_OUT)) and (
+        _exposed(brightness, config)
+    ):
         reasons.append(_exposure(side, brightness, contrast))
     elif sharpness < config.min_sharpness:
         reasons.append(_blurry(side, sharpness, config))

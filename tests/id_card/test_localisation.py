@@ -242,3 +242,40 @@ def test_a_small_card_on_a_sheet_the_frame_cuts_is_too_small(cases, ocr_engine) 
     desk[mask > 0] = warped[mask > 0]
     inspection = inspect_side(encode_jpeg(desk), Side.FRONT, ocr_engine, IdCardConfig())
     assert "CARD_TOO_SMALL" in [r.code.value for r in inspection.reasons], inspection.measurements
+
+
+@pytest.mark.slow
+def test_a_defocused_card_is_blurry_and_a_defocused_bare_wall_is_no_card(cases, ocr_engine) -> None:
+    """Defocus softens a light card's edges on a light wall until the outline search at its
+    usual size misses them; at a coarser size they are sharp again, and the print the
+    detector still sees as a smear lies inside: blur is named, not a missing card. The
+    same wall with a note and no print stays no card."""
+    import cv2
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    rng = np.random.default_rng(13)
+    wall = np.full((1200, 1600, 3), (200, 204, 206), np.uint8)
+    wall = cv2.add(wall, rng.integers(0, 8, wall.shape, dtype=np.uint8))
+    entry, images = cases["good_flat"]
+    card_photo, corners = _crop_around_card(entry, images["front"], "front")
+    target = np.array([[330, 300], [1290, 340], [1270, 950], [310, 910]], np.float32)
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    with_card = wall.copy()
+    warped = cv2.warpPerspective(card_photo, matrix, (1600, 1200))
+    mask = cv2.warpPerspective(np.full(card_photo.shape[:2], 255, np.uint8), matrix, (1600, 1200))
+    with_card[mask > 0] = warped[mask > 0]
+    with_note = wall.copy()
+    cv2.rectangle(with_note, (330, 300), (1290, 910), (120, 130, 140), -1)
+    config = IdCardConfig()
+    card = inspect_side(
+        encode_jpeg(cv2.GaussianBlur(with_card, (0, 0), 9)), Side.FRONT, ocr_engine, config
+    )
+    note = inspect_side(
+        encode_jpeg(cv2.GaussianBlur(with_note, (0, 0), 9)), Side.FRONT, ocr_engine, config
+    )
+    assert [r.code.value for r in card.reasons] == ["BLURRY"], card.measurements
+    assert card.measurements["stages"]["read"]["measured"]["path"] == "contour_coarse"
+    assert [r.code.value for r in note.reasons] == ["CARD_NOT_FOUND"], note.measurements
