@@ -189,6 +189,11 @@ class IdCardConfig(BaseModel):
         description="photo with no card or text found: share of clipped white above which: "
         "overexposed",
     )
+    max_frame_brightness: float = Field(
+        230.0,
+        description="photo with no card or text found: mean luminance at or above which: "
+        "overexposed (tune sets: photos without a card 196 at most, washed-out photos 242+)",
+    )
     glare_field_fraction: float = Field(
         0.1,
         description="share of an unreadable key field covered by specular glare: blamed on glare",

@@ -360,8 +360,16 @@ def _frame_verdict(
     measured = {"frame_brightness": round(brightness, 1), "frame_clipped": round(clipped, 4)}
     if brightness < config.min_brightness:
         return reason(ReasonCode.TOO_DARK, side, brightness=round(brightness, 1)), measured
-    if clipped > config.max_clipped_fraction:
-        return reason(ReasonCode.OVEREXPOSED, side, clipped_fraction=round(clipped, 4)), measured
+    if clipped > config.max_clipped_fraction or brightness >= config.max_frame_brightness:
+        return (
+            reason(
+                ReasonCode.OVEREXPOSED,
+                side,
+                clipped_fraction=round(clipped, 4),
+                brightness=round(brightness, 1),
+            ),
+            measured,
+        )
     return reason(ReasonCode.CARD_NOT_FOUND, side), measured
 
 
@@ -624,10 +632,11 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         if view.path == "text_sparse" and view.touched_edges:
             where = "、".join(EDGE_ZH[e] for e in edges)
             reasons.append(reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=list(edges)))
+        elif contrast < config.min_text_contrast and _exposed(brightness, config):
+            # (faded print measures soft whatever the focus: the light is asked first)
+            reasons.append(_exposure(side, brightness, contrast))
         elif sharpness < config.min_sharpness:
             reasons.append(_blurry(side, sharpness, config))
-        elif contrast < config.min_text_contrast and _exposed(brightness, config):
-            reasons.append(_exposure(side, brightness, contrast))
         else:
             verdict, frame = _frame_verdict(context["decode"], side, config)
             measured.update(frame)
