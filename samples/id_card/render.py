@@ -3,7 +3,9 @@
 The card is ID-1 (85.6 x 54 mm) drawn at ``px_per_mm`` (10 → 856 x 540 px),
 laid out like the real card: on the portrait side (人像面) the labels 姓名, 性别,
 民族, 出生, 住址 and 公民身份号码 in a muted blue with black values, a drawn
-grey silhouette in place of a photo; on the emblem side (国徽面) a stylised
+head-and-shoulders photo of a fictional person (a shaded face with eyes, brows, nose and
+lips, hair, a jacket; a face detector finds it, as it finds a real photo's face); on the
+emblem side (国徽面) a stylised
 red-and-gold emblem placeholder (not the real emblem), 中华人民共和国 and
 居民身份证, 签发机关 and 有效期限. Both sides have a pale guilloche background
 and rounded corners (the pixels outside the corners are white; use
@@ -65,8 +67,12 @@ def card_mask(px_per_mm: float = 10.0) -> np.ndarray:
     mask = np.zeros((height, width), np.uint8)
     cv2.rectangle(mask, (radius, 0), (width - 1 - radius, height - 1), 255, -1)
     cv2.rectangle(mask, (0, radius), (width - 1, height - 1 - radius), 255, -1)
-    for cx, cy in ((radius, radius), (width - 1 - radius, radius),
-                   (radius, height - 1 - radius), (width - 1 - radius, height - 1 - radius)):
+    for cx, cy in (
+        (radius, radius),
+        (width - 1 - radius, radius),
+        (radius, height - 1 - radius),
+        (width - 1 - radius, height - 1 - radius),
+    ):
         cv2.circle(mask, (cx, cy), radius, 255, -1, lineType=cv2.LINE_AA)
     return mask
 
@@ -77,8 +83,7 @@ def _guilloche(width: int, height: int, seed: int, tint: tuple[int, int, int]) -
 
 
 @functools.lru_cache(maxsize=16)
-def _guilloche_cached(width: int, height: int, seed: int, tint: tuple[int, int, int]
-                      ) -> np.ndarray:
+def _guilloche_cached(width: int, height: int, seed: int, tint: tuple[int, int, int]) -> np.ndarray:
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     x /= width / 85.6  # in mm so the pattern does not depend on resolution
@@ -110,8 +115,16 @@ class _Pen:
     draw: ImageDraw.ImageDraw
     k: float  # px per mm
 
-    def text(self, x_mm: float, baseline_mm: float, text: str, kind: str, size_mm: float,
-             fill: tuple[int, int, int], spacing_mm: float = 0.0) -> Box:
+    def text(
+        self,
+        x_mm: float,
+        baseline_mm: float,
+        text: str,
+        kind: str,
+        size_mm: float,
+        fill: tuple[int, int, int],
+        spacing_mm: float = 0.0,
+    ) -> Box:
         """Draw ``text`` with its left edge at ``x_mm`` on the baseline; return its box."""
         font = _font(kind, max(6, round(size_mm * self.k)))
         x, y = x_mm * self.k, baseline_mm * self.k
@@ -125,8 +138,10 @@ class _Pen:
                 boxes.append(self.draw.textbbox((x, y), char, font=font, anchor="ls"))
                 x += font.getlength(char) + spacing_mm * self.k
         return (
-            int(min(b[0] for b in boxes)), int(min(b[1] for b in boxes)),
-            int(np.ceil(max(b[2] for b in boxes))), int(np.ceil(max(b[3] for b in boxes))),
+            int(min(b[0] for b in boxes)),
+            int(min(b[1] for b in boxes)),
+            int(np.ceil(max(b[2] for b in boxes))),
+            int(np.ceil(max(b[3] for b in boxes))),
         )
 
     def width(self, text: str, kind: str, size_mm: float) -> float:
@@ -134,8 +149,12 @@ class _Pen:
 
 
 def _union(*boxes: Box) -> Box:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def _pad(box: Box, k: float, mm: float = 0.5) -> Box:
@@ -158,23 +177,235 @@ def wrap_address(address: str, width_mm: float = 33.0, size_mm: float = 3.0) -> 
     return lines
 
 
-def _silhouette(image: np.ndarray, box: Box, seed: int) -> None:
-    """A neutral grey head-and-shoulders placeholder (no faces) inside ``box``."""
+def _portrait(image: np.ndarray, box: Box, seed: int, sex: str = "男") -> None:
+    """A drawn head-and-shoulders ID photo inside ``box``: a shaded face (eyes with irises,
+    brows, nose, lips, ears), hair, neck and a jacket with a shirt collar on a pale
+    background. Deterministic per ``seed``; a face detector finds it (BlazeFace scores it
+    like a photo), unlike a faceless placeholder."""
+    rng = np.random.default_rng([seed, 11])
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
     region = image[y0:y1, x0:x1]
-    shade = 200 + (seed % 3) * 8
-    region[:] = (region.astype(np.float32) * 0.25 + np.array([shade, shade, shade + 6]) * 0.75)
-    cx = w // 2
-    body = (92, 92, 96)
-    cv2.ellipse(region, (cx, int(h * 1.02)), (int(w * 0.48), int(h * 0.30)), 0, 180, 360,
-                body, -1, cv2.LINE_AA)
-    cv2.rectangle(region, (cx - int(w * 0.09), int(h * 0.55)), (cx + int(w * 0.09), int(h * 0.78)),
-                  (110, 110, 114), -1)
-    cv2.ellipse(region, (cx, int(h * 0.40)), (int(w * 0.22), int(h * 0.21)), 0, 0, 360,
-                (122, 122, 126), -1, cv2.LINE_AA)
-    cv2.ellipse(region, (cx, int(h * 0.32)), (int(w * 0.235), int(h * 0.15)), 0, 180, 360,
-                (60, 60, 64), -1, cv2.LINE_AA)
+    # Background: a pale studio backdrop, lighter at the top, over a trace of the guilloche.
+    tone = np.array([236, 234, 228], np.float32) + rng.uniform(-8, 8, 3).astype(np.float32)
+    ramp = np.linspace(6, -10, h, dtype=np.float32)[:, None, None]
+    canvas = region.astype(np.float32) * 0.12 + (tone + ramp) * 0.88
+    canvas = np.clip(canvas, 0, 255)
+    # Skin and hair (BGR): warm tones of several lightnesses, black to dark-brown hair.
+    base = np.array([138, 172, 214], np.float32) * rng.uniform(0.84, 1.06)
+    skin = tuple(float(min(250, c)) for c in base + rng.uniform(-6, 6, 3))
+    hair = tuple(float(c) for c in np.array([22, 26, 34]) * rng.uniform(0.7, 1.8))
+    jacket = [(58, 40, 30), (40, 40, 44), (70, 62, 58), (96, 70, 52), (35, 30, 70)][
+        int(rng.integers(5))
+    ]
+    long_hair = sex == "女" and rng.random() < 0.8
+    cx = w * (0.5 + rng.uniform(-0.025, 0.025))
+    fw = w * rng.uniform(0.205, 0.235)  # half the face's width
+    fh = h * rng.uniform(0.205, 0.225)  # half its height
+    fy = h * rng.uniform(0.40, 0.43)  # its centre
+    layer = np.zeros((h, w, 3), np.float32)
+    mask = np.zeros((h, w), np.float32)
+
+    def paint(shape_mask: np.ndarray, colour: tuple[float, ...]) -> None:
+        m = shape_mask.astype(np.float32)[:, :, None]
+        layer[:] = layer * (1 - m) + np.array(colour, np.float32) * m
+        mask[:] = np.maximum(mask, shape_mask.astype(np.float32))
+
+    def poly(points: list[tuple[float, float]]) -> np.ndarray:
+        m = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(m, [np.round(np.array(points) * 4).astype(np.int32)], 1, cv2.LINE_AA, 2)
+        return m.astype(np.float32)
+
+    def ellipse(
+        c: tuple[float, float], axes: tuple[float, float], angle: float = 0.0
+    ) -> np.ndarray:
+        m = np.zeros((h, w), np.uint8)
+        cv2.ellipse(
+            m,
+            (round(c[0] * 4), round(c[1] * 4)),
+            (round(axes[0] * 4), round(axes[1] * 4)),
+            angle,
+            0,
+            360,
+            1,
+            -1,
+            cv2.LINE_AA,
+            2,
+        )
+        return m.astype(np.float32)
+
+    # Long hair falls behind the shoulders.
+    if long_hair:
+        paint(
+            poly(
+                [
+                    (cx - fw * 1.35, fy - fh * 0.6),
+                    (cx + fw * 1.35, fy - fh * 0.6),
+                    (cx + fw * 1.55, fy + fh * 2.0),
+                    (cx - fw * 1.55, fy + fh * 2.0),
+                ]
+            ),
+            hair,
+        )
+        paint(ellipse((cx, fy - fh * 0.55), (fw * 1.35, fh * 0.75)), hair)
+    # Shoulders: a jacket whose outline rises from the bottom corners to the neck.
+    neck_y = fy + fh * 0.85
+    sh_y = fy + fh * 1.55
+    t = np.linspace(0, 1, 24)
+    left = [
+        (cx - fw * 0.55 - (w * 0.52 - fw * 0.55) * s, sh_y + (h - sh_y) * s**2.2 * 0.6) for s in t
+    ]
+    right = [(2 * cx - x, y) for x, y in reversed(left)]
+    paint(poly([*left, (cx - w * 0.6, h + 2), (cx + w * 0.6, h + 2), *right]), jacket)
+    # Neck, shirt collar (a white V) and the neck's shadow under the chin.
+    neck = tuple(c * 0.9 for c in skin)
+    paint(
+        poly(
+            [
+                (cx - fw * 0.42, neck_y - fh * 0.3),
+                (cx + fw * 0.42, neck_y - fh * 0.3),
+                (cx + fw * 0.5, sh_y + fh * 0.2),
+                (cx - fw * 0.5, sh_y + fh * 0.2),
+            ]
+        ),
+        neck,
+    )
+    paint(
+        poly(
+            [
+                (cx - fw * 0.62, sh_y - fh * 0.05),
+                (cx, sh_y + fh * 0.75),
+                (cx + fw * 0.62, sh_y - fh * 0.05),
+                (cx + fw * 0.85, sh_y + fh * 0.35),
+                (cx, sh_y + fh * 1.25),
+                (cx - fw * 0.85, sh_y + fh * 0.35),
+            ]
+        ),
+        (238, 240, 242),
+    )
+    paint(
+        poly(
+            [
+                (cx - fw * 0.5, sh_y + fh * 0.1),
+                (cx, sh_y + fh * 0.75),
+                (cx + fw * 0.5, sh_y + fh * 0.1),
+            ]
+        ),
+        neck,
+    )
+    # Ears, then the face: an egg, wider at the cheekbones than at the chin.
+    for side in (-1, 1):
+        paint(
+            ellipse((cx + side * fw * 0.98, fy + fh * 0.02), (fw * 0.16, fh * 0.26)),
+            tuple(c * 0.93 for c in skin),
+        )
+    angles = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+    outline = []
+    for a in angles:
+        s = np.sin(a)  # +1 at the chin
+        narrow = 1 - 0.22 * max(0.0, s) ** 1.5
+        outline.append((cx + fw * np.cos(a) * narrow, fy + fh * s * (1.04 if s > 0 else 0.98)))
+    face = poly(outline)
+    paint(face, skin)
+    # Shading: the face darker towards its edges, lit from the upper left.
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = np.sqrt(((xx - cx + fw * 0.15) / fw) ** 2 + ((yy - fy + fh * 0.1) / fh) ** 2)
+    shade = np.clip(1.04 - 0.22 * r**2, 0.72, 1.06)[:, :, None]
+    skin_area = (face > 0)[:, :, None]
+    layer[:] = np.where(skin_area, layer * shade, layer)
+    # Hair on top: a cap over the forehead with a side parting.
+    part = -1 if rng.random() < 0.5 else 1
+    fringe = fy - fh * rng.uniform(0.42, 0.55)
+    cap = [
+        (cx + fw * 1.06 * np.cos(a), fy - fh * 0.05 + fh * 1.12 * np.sin(a))
+        for a in np.linspace(np.pi, 2 * np.pi, 30)
+    ]
+    cap += [
+        (cx + fw * 1.02, fy - fh * 0.05),
+        (cx + fw * 0.92, fringe + fh * 0.05 * part),
+        (cx + part * fw * 0.3, fringe - fh * 0.06),
+        (cx - fw * 0.92, fringe - fh * 0.05 * part),
+        (cx - fw * 1.02, fy - fh * 0.05),
+    ]
+    paint(poly(cap), hair)
+    # Brows, eyes (white, iris, pupil, a lid line and a glint), nose and lips.
+    ey = fy - fh * 0.08
+    ex = fw * rng.uniform(0.38, 0.43)
+    brow_w = max(2, round(fh * 0.07))
+    iris = (float(rng.uniform(30, 45)), float(rng.uniform(45, 60)), float(rng.uniform(70, 95)))
+    for side in (-1, 1):
+        c = cx + side * ex
+        pts = np.array(
+            [
+                (c - side * fw * 0.22, ey - fh * 0.2),
+                (c, ey - fh * 0.27),
+                (c + side * fw * 0.25, ey - fh * 0.22),
+            ]
+        )
+        cv2.polylines(
+            layer, [np.round(pts * 4).astype(np.int32)], False, hair, brow_w, cv2.LINE_AA, 2
+        )
+        eye = ellipse((c, ey), (fw * 0.2, fh * 0.075))
+        paint(eye, (235, 238, 240))
+        ir = ellipse((c + side * fw * 0.01, ey), (fw * 0.085, fw * 0.085)) * eye
+        paint(ir, iris)
+        paint(ellipse((c + side * fw * 0.01, ey), (fw * 0.04, fw * 0.04)) * eye, (15, 15, 18))
+        paint(
+            ellipse((c - fw * 0.03, ey - fh * 0.025), (fw * 0.018, fw * 0.018)) * eye,
+            (245, 245, 245),
+        )
+        lid = [
+            (c - fw * 0.21, ey + fh * 0.005),
+            (c, ey - fh * 0.085),
+            (c + fw * 0.21, ey + fh * 0.005),
+        ]
+        cv2.polylines(
+            layer,
+            [np.round(np.array(lid) * 4).astype(np.int32)],
+            False,
+            (30, 30, 38),
+            max(1, round(fh * 0.025)),
+            cv2.LINE_AA,
+            2,
+        )
+    dark = tuple(c * 0.72 for c in skin)
+    ny = fy + fh * 0.32
+    ridge = [(cx + part * fw * 0.06, ey + fh * 0.05), (cx + part * fw * 0.09, ny - fh * 0.03)]
+    cv2.polylines(
+        layer,
+        [np.round(np.array(ridge) * 4).astype(np.int32)],
+        False,
+        tuple(c * 0.85 for c in skin),
+        max(1, round(fw * 0.05)),
+        cv2.LINE_AA,
+        2,
+    )
+    for side in (-1, 1):
+        paint(ellipse((cx + side * fw * 0.12, ny), (fw * 0.06, fh * 0.03)), dark)
+    paint(
+        ellipse((cx, ny - fh * 0.04), (fw * 0.09, fh * 0.05)) * 0.5,
+        tuple(min(255, c * 1.08) for c in skin),
+    )
+    my = fy + fh * 0.58
+    mw = fw * rng.uniform(0.3, 0.38)
+    lip = (float(skin[0] * 0.62), float(skin[1] * 0.55), float(min(255, skin[2] * 0.92)))
+    paint(ellipse((cx, my + fh * 0.045), (mw * 0.85, fh * 0.06)), lip)
+    paint(ellipse((cx, my - fh * 0.01), (mw, fh * 0.045)), tuple(c * 0.85 for c in lip))
+    cv2.line(
+        layer,
+        (round((cx - mw) * 4), round(my * 4 + fh * 0.1)),
+        (round((cx + mw) * 4), round(my * 4 + fh * 0.1)),
+        (40, 40, 60),
+        max(1, round(fh * 0.018)),
+        cv2.LINE_AA,
+        2,
+    )
+    # A photo's softness and grain, then onto the card.
+    grain = rng.normal(0, 2.5, (h, w, 1)).astype(np.float32)
+    m = cv2.GaussianBlur(mask, (0, 0), 0.8)[:, :, None]
+    out = canvas * (1 - m) + layer * m + grain
+    out = cv2.GaussianBlur(out, (0, 0), 0.9)
+    region[:] = np.clip(out, 0, 255).astype(np.uint8)
 
 
 def _emblem(image: np.ndarray, centre: tuple[int, int], radius: int) -> None:
@@ -199,8 +430,13 @@ def _emblem(image: np.ndarray, centre: tuple[int, int], radius: int) -> None:
         return np.array(pts, np.int32)
 
     cv2.fillPoly(image, [star((cx, cy - radius * 0.08), radius * 0.38)], gold, cv2.LINE_AA)
-    cv2.rectangle(image, (int(cx - radius * 0.42), int(cy + radius * 0.36)),
-                  (int(cx + radius * 0.42), int(cy + radius * 0.46)), gold, -1)
+    cv2.rectangle(
+        image,
+        (int(cx - radius * 0.42), int(cy + radius * 0.36)),
+        (int(cx + radius * 0.42), int(cy + radius * 0.46)),
+        gold,
+        -1,
+    )
 
 
 def _plan_front(identity: Identity, image: Image.Image | None, k: float) -> dict[str, Box]:
@@ -228,12 +464,14 @@ def _plan_front(identity: Identity, image: Image.Image | None, k: float) -> dict
     layout["birth"] = _union(year, end)
     pen.text(lx, 30.0, "住  址", "sans", label, LABEL_RGB)
     lines = wrap_address(identity.address, 33.5, value)[:3]
-    boxes = [pen.text(vx, 30.0 + 4.6 * i, line, "sans", value, VALUE_RGB)
-             for i, line in enumerate(lines)]
+    boxes = [
+        pen.text(vx, 30.0 + 4.6 * i, line, "sans", value, VALUE_RGB) for i, line in enumerate(lines)
+    ]
     layout["address"] = _union(*boxes)
     pen.text(lx, 47.6, "公民身份号码", "sans", label, LABEL_RGB)
-    layout["id_number"] = pen.text(29.0, 47.8, identity.id_number, "mono_bold", 3.7, VALUE_RGB,
-                                   spacing_mm=0.45)
+    layout["id_number"] = pen.text(
+        29.0, 47.8, identity.id_number, "mono_bold", 3.7, VALUE_RGB, spacing_mm=0.45
+    )
     layout = {key: _pad(box, k) for key, box in layout.items()}
     layout["portrait"] = (round(54.0 * k), round(5.0 * k), round(80.5 * k), round(38.5 * k))
     return layout
@@ -247,8 +485,9 @@ def _plan_back(identity: Identity, image: Image.Image | None, k: float) -> dict[
     second = pen.text(27.0, 23.0, "居民身份证", "serif_bold", 7.2, VALUE_RGB, spacing_mm=3.0)
     layout["title"] = _union(first, second)
     pen.text(15.5, 42.3, "签发机关", "sans", 2.7, LABEL_RGB)
-    layout["issuing_authority"] = pen.text(29.5, 42.3, identity.issuing_authority, "sans", 3.0,
-                                           VALUE_RGB)
+    layout["issuing_authority"] = pen.text(
+        29.5, 42.3, identity.issuing_authority, "sans", 3.0, VALUE_RGB
+    )
     pen.text(15.5, 48.8, "有效期限", "sans", 2.7, LABEL_RGB)
     layout["validity"] = pen.text(29.5, 48.8, identity.validity_text, "sans", 3.0, VALUE_RGB)
     layout = {key: _pad(box, k) for key, box in layout.items()}
@@ -273,7 +512,7 @@ def render_front(identity: Identity, *, px_per_mm: float = 10.0) -> np.ndarray:
     background = _guilloche(width, height, _seed(identity), (120, 170, 200))
     layout = front_layout(identity, px_per_mm=px_per_mm)
     bgr = cv2.cvtColor(background, cv2.COLOR_RGB2BGR)
-    _silhouette(bgr, layout["portrait"], _seed(identity))
+    _portrait(bgr, layout["portrait"], _seed(identity), identity.sex)
     image = Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     _plan_front(identity, image, px_per_mm)
     return _finish(np.asarray(image).copy(), px_per_mm)
@@ -302,13 +541,18 @@ def back_layout(identity: Identity, *, px_per_mm: float = 10.0) -> dict[str, Box
     return _plan_back(identity, None, px_per_mm)
 
 
-def render(identity: Identity, side: str, *, px_per_mm: float = 10.0
-           ) -> tuple[np.ndarray, dict[str, Box]]:
+def render(
+    identity: Identity, side: str, *, px_per_mm: float = 10.0
+) -> tuple[np.ndarray, dict[str, Box]]:
     """Image and layout of one side, ``side`` being "front" or "back"."""
     if side == "front":
-        return (render_front(identity, px_per_mm=px_per_mm),
-                front_layout(identity, px_per_mm=px_per_mm))
+        return (
+            render_front(identity, px_per_mm=px_per_mm),
+            front_layout(identity, px_per_mm=px_per_mm),
+        )
     if side == "back":
-        return (render_back(identity, px_per_mm=px_per_mm),
-                back_layout(identity, px_per_mm=px_per_mm))
+        return (
+            render_back(identity, px_per_mm=px_per_mm),
+            back_layout(identity, px_per_mm=px_per_mm),
+        )
     raise ValueError(f"side must be 'front' or 'back', not {side!r}")

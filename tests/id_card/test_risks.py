@@ -456,3 +456,132 @@ def test_a_changed_face_model_is_refused_and_the_finding_skipped(
     assert "does not match" in caplog.text
     signal = check_portrait(_two_faces(_front_art(11)), faces=risks.face_detector())
     assert "faces" not in signal.evidence and signal.confidence < 0.5
+
+
+# --- no face in the portrait (an object, a landscape) -------------------------------
+
+NO_FACE = {"no_face_score": RiskConfig().portrait_no_face_score, "card_long_px": 1000.0}
+
+
+def _object_in_portrait(card: np.ndarray, landscape: bool) -> np.ndarray:
+    """samples.id_attacks' portrait_object on the canonical card: sky over hills, or a disc
+    on a table, in place of the photo."""
+    card = card.copy()
+    x0, y0, x1, y1 = (int(v) for v in (0.625 * 856, 0.10 * 540, 0.95 * 856, 0.74 * 540))
+    region = card[y0:y1, x0:x1]
+    h, w = region.shape[:2]
+    if landscape:
+        sky = np.linspace(0, 1, h)[:, None, None]
+        region[:] = (
+            np.array([235, 200, 150]) * (1 - sky) + np.array([250, 235, 210]) * sky
+        ).astype(np.uint8)
+        hill = (h * (0.55 + 0.1 * np.sin(np.linspace(0, 5, w)))).astype(int)
+        for x in range(w):
+            region[hill[x] :, x] = (60, 140, 70)
+    else:
+        region[:] = np.median(card[y0:y1, x0 - 30 : x0].reshape(-1, 3), axis=0)
+        cv2.circle(region, (w // 2, h // 2), int(0.4 * w), (40, 90, 200), -1)
+        cv2.rectangle(region, (0, int(0.8 * h)), (w, h), (70, 90, 120), -1)
+    return card
+
+
+def _golden_front(key: str) -> np.ndarray:
+    """A samples.id_card front (the golden pairs' renderer), flat at the canonical size."""
+    from samples.id_card.generate import golden_identities
+    from samples.id_card.render import render_front
+
+    return render_front(golden_identities()[key])
+
+
+@pytest.mark.parametrize("landscape", [False, True], ids=["object", "landscape"])
+def test_an_object_in_the_portrait_has_no_face_and_flags(landscape: bool) -> None:
+    faces = risks.face_detector()
+    assert faces is not None
+    for card in (_front_art(11), _golden_front("a")):
+        genuine = check_portrait(card, faces=faces, **NO_FACE)
+        assert genuine.confidence < 0.5 and genuine.evidence["faces"] == 1, genuine.evidence
+        assert genuine.evidence["face_best"] >= 0.7
+        signal = check_portrait(_object_in_portrait(card, landscape), faces=faces, **NO_FACE)
+        assert signal.confidence >= 0.5, signal.evidence
+        assert signal.evidence["finding"] == "no_face"
+        assert signal.evidence["finding_by"] == "face_detector"
+        assert signal.evidence["face_best"] < signal.evidence["no_face_score"]
+        assert signal.evidence["region_px"] == round(1000 * 54 / 85.6 * 0.64)
+
+
+def test_no_face_is_not_judged_where_a_face_could_not_be_seen() -> None:
+    faces = risks.face_detector()
+    thing = _object_in_portrait(_front_art(11), landscape=True)
+    config = RiskConfig()
+    # The portrait region too small in the photo, or the card's size there unknown.
+    small = config.portrait_min_region_px / (54 / 85.6 * 0.64) * 0.9
+    for long_px in (small, None):
+        signal = check_portrait(
+            thing,
+            faces=faces,
+            no_face_score=config.portrait_no_face_score,
+            card_long_px=long_px,
+            min_region_px=config.portrait_min_region_px,
+        )
+        assert signal.confidence < 0.5 and signal.evidence["finding"] != "no_face", signal.evidence
+    # Turned off, or no detector: nothing looked for.
+    assert (
+        check_portrait(thing, faces=faces, no_face_score=None, card_long_px=1000).confidence < 0.5
+    )
+    assert check_portrait(thing, faces=None, **NO_FACE).confidence < 0.5
+    assert check_portrait(thing, faces=faces, placed=False, **NO_FACE).confidence == 0.0
+
+
+def test_every_golden_renderer_front_shows_one_face() -> None:
+    """samples.id_card draws a face the detector finds (it drew a faceless silhouette, and
+    "no face" could not flag): every golden identity, well above the no-face score."""
+    from samples.id_card.generate import golden_identities
+
+    faces = risks.face_detector()
+    for key in golden_identities():
+        signal = check_portrait(_golden_front(key), faces=faces, **NO_FACE)
+        assert signal.evidence["faces"] == 1 and signal.confidence < 0.5, (key, signal.evidence)
+
+
+@pytest.mark.slow
+def test_generated_object_portraits_flag_and_genuine_fronts_do_not(ocr_engine) -> None:
+    """End to end on generated photos (decode, outline, read, risks): samples.id_attacks'
+    portrait_object (a disc on a table, a landscape) flags no_face; a samples.id_random
+    genuine capture and a golden samples.id_card front do not."""
+    from samples.id_attacks.generate import build_attack
+    from samples.id_random.generate import build_case
+
+    config = IdCardConfig()
+    pipeline = _risk_pipeline(ocr_engine, config)
+
+    def portrait_of(data: bytes) -> tuple[list[str], dict]:
+        report = pipeline.run({"data": data, "side": Side.FRONT})
+        assessment = report["risks"].output
+        return [s.code.value for s in assessment.flagged], dict(
+            assessment[RiskCode.PORTRAIT].evidence
+        )
+
+    for i in (0, 4):  # seed 2026: 0 a disc on a table, 4 a landscape
+        _, data = build_attack("portrait_object", i, 2026)
+        flagged, evidence = portrait_of(data)
+        assert "PORTRAIT" in flagged and evidence["finding"] == "no_face", evidence
+        assert evidence["face_best"] < config.risks.portrait_no_face_score
+    _, images = build_case(1, 2026)  # good_flat
+    golden = Path(__file__).resolve().parents[2] / "samples" / "golden" / "id" / "a_front.jpg"
+    for data in (images["front"], golden.read_bytes()):
+        flagged, evidence = portrait_of(data)
+        assert flagged == [], evidence
+        assert evidence["faces"] == 1 and evidence["finding"] == "one_figure", evidence
+        assert evidence["face_best"] >= 0.7
+
+
+def _risk_pipeline(engine: object, config: IdCardConfig) -> object:
+    from pipelines.compose import Pipeline
+    from pipelines.id_card.pipeline import side_pipeline
+
+    stages = []
+    for name, stage in side_pipeline(engine, config):  # type: ignore[arg-type]
+        stages.append((name, stage))
+        if name == "risks":
+            break
+    return Pipeline(stages)

@@ -163,6 +163,9 @@ def assess_risks(
                     placed=placed,
                     faces=face_detector() if config.portrait_faces_enabled else None,
                     face_score=config.portrait_face_score,
+                    no_face_score=config.portrait_no_face_score,
+                    card_long_px=view.long_edge_px if view is not None else None,
+                    min_region_px=config.portrait_min_region_px,
                 )
             )
         signals.append(

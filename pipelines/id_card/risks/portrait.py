@@ -58,6 +58,12 @@ class FaceDetector:
     ) -> list[tuple[float, tuple[float, float, float, float]]]:
         """Faces as (score, (x0, y0, x1, y1)) in the image padded to a square, 0..1,
         best first, after non-maximum suppression."""
+        return self.scan(image, min_score=min_score, nms_iou=nms_iou)[0]
+
+    def scan(
+        self, image: np.ndarray, *, min_score: float = 0.5, nms_iou: float = 0.3
+    ) -> tuple[list[tuple[float, tuple[float, float, float, float]]], float]:
+        """:meth:`detect`'s faces and the best score of any anchor (0..1), found or not."""
         h, w = image.shape[:2]
         side = max(h, w)
         square = np.zeros((side, side, 3), np.uint8)
@@ -81,7 +87,7 @@ class FaceDetector:
             box = boxes[i]
             if all(_iou(box, np.array(other)) <= nms_iou for _, other in kept):
                 kept.append((float(scores[keep][i]), tuple(float(v) for v in box)))
-        return kept
+        return kept, float(scores.max())
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -134,17 +140,31 @@ def face_detector() -> FaceDetector | None:
     return _face_detector
 
 
+def _region_px(card_long_px: float | None) -> float | None:
+    """The portrait region's height in the original photo's pixels, from the card's long
+    edge there (ID-1: the short side is 54/85.6 of it); ``None`` when unknown."""
+    if card_long_px is None or card_long_px <= 0:
+        return None
+    return card_long_px * 54.0 / 85.6 * (_PORTRAIT_BOX[3] - _PORTRAIT_BOX[1])
+
+
 def check_portrait(
     card: np.ndarray,
     *,
     placed: bool = True,
     faces: FaceDetector | None = None,
     face_score: float = 0.5,
+    no_face_score: float | None = None,
+    card_long_px: float | None = None,
+    min_region_px: float = 0.0,
 ) -> RiskSignal:
     """A figure in the front's portrait region. An empty region flags, and so do two faces
-    or more (``faces``, a :class:`FaceDetector`; none given: not looked for). The figure's
-    shape (heads across the head band, shoulders) is measured and recorded, but flags only
-    below the threshold (unreliable on its own, see the module docstring)."""
+    or more (``faces``, a :class:`FaceDetector`; none given: not looked for) and, with
+    ``no_face_score``, a figure whose best face score stays under it (an object, a
+    landscape) where the region is at least ``min_region_px`` tall in the photo (from
+    ``card_long_px``; unknown: not judged). The figure's shape (heads across the head band,
+    shoulders) is measured and recorded, but flags only below the threshold (unreliable on
+    its own, see the module docstring)."""
     started = time.perf_counter()
     if not placed:  # the region may not be where the card was rectified: nothing to judge
         return _timed(RiskCode.PORTRAIT, started, 0.0, {"finding": "not_judged"})
@@ -192,13 +212,33 @@ def check_portrait(
         head_band=round(middle, 3),
     )
     if faces is not None:
-        found = faces.detect(region, min_score=face_score)
-        evidence.update(faces=len(found), face_scores=[round(s, 3) for s, _ in found])
+        found, best = faces.scan(region, min_score=face_score)
+        evidence.update(
+            faces=len(found),
+            face_scores=[round(s, 3) for s, _ in found],
+            face_best=round(best, 3),
+        )
         # Genuine fronts show one face (742 measured); two or more is a second portrait.
         if len(found) >= 2:
             evidence["finding"] = "several_faces"
             evidence["finding_by"] = "face_detector"
             return _timed(RiskCode.PORTRAIT, started, 0.8, evidence)
+        if no_face_score is not None:
+            # No face where one could have been seen: the region read where the layout
+            # puts it (``placed``: key fields at 0.8, so the card is sharp; blurred genuine
+            # fronts that still read score 0.64 and more) and tall enough in the photo
+            # (``card_long_px``, the card's long edge in the original's pixels; genuine
+            # faces keep 0.7 and more down to ~50 rows). Genuine fronts score 0.71 and more,
+            # objects and landscapes 0.30 and less (docs/risks.md).
+            region_px = _region_px(card_long_px)
+            evidence.update(
+                no_face_score=no_face_score,
+                region_px=None if region_px is None else round(region_px),
+            )
+            if region_px is not None and region_px >= min_region_px and best < no_face_score:
+                evidence["finding"] = "no_face"
+                evidence["finding_by"] = "face_detector"
+                return _timed(RiskCode.PORTRAIT, started, 0.8, evidence)
     # The shape findings are recorded below the flag threshold: on genuine cards long hair
     # splits the head band in two and a plain object on a base reads as head and shoulders,
     # so they are evidence for an operator, not a verdict (see docs/risks.md).
