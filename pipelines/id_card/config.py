@@ -23,8 +23,8 @@ class RiskConfig(BaseModel):
     temporary_id: RiskPolicy = Field("manual_review", description="临时居民身份证")
     portrait: RiskPolicy = Field(
         "manual_review",
-        description="an empty portrait region, or two faces or more in it (shape findings "
-        "only recorded)",
+        description="an empty portrait region, two faces or more in it, or a figure with no "
+        "face (an object, a landscape; shape findings only recorded)",
     )
     multiple_cards: RiskPolicy = Field("reject", description="several cards in one photo")
     covered_field: RiskPolicy = Field("reject", description="a finger or object over a key field")
@@ -66,8 +66,9 @@ class RiskConfig(BaseModel):
         True,
         description="look for faces in the portrait region (BlazeFace short range, "
         "models/registry.toml [bundled.face], ~2 ms): two or more flag PORTRAIT several_faces "
-        "(two-faces attacks 20/20 on seeds 2026 and 2027, 0 of 742 genuine fronts); a model "
-        "that cannot be loaded skips the finding with a logged warning",
+        "(two-faces attacks 20/20 on seeds 2026 and 2027, 0 of 742 genuine fronts), none "
+        "no_face (portrait_no_face_score); a model that cannot be loaded skips both findings "
+        "with a logged warning",
     )
     portrait_face_score: float = Field(
         0.5,
