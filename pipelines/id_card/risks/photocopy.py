@@ -55,6 +55,8 @@ def detect_photocopy(
         evidence["finding"] = "greyscale"
     if confidence < 0.8 and region_placed:  # a faint colour left: a colour copy?
         faded = _colour_copy(side, part_chroma, evidence)
+        if side is Side.FRONT:
+            faded = max(faded, _faded_front(card, cast, evidence))
         confidence = max(confidence, faded)
     return _timed(RiskCode.PHOTOCOPY, started, confidence, evidence)
 
@@ -62,9 +64,9 @@ def detect_photocopy(
 def _colour_copy(side: Side, part_chroma: float, evidence: dict[str, Any]) -> float:
     """A copier keeps some colour, but not the emblem's saturated red and gold (tune halves:
     genuine emblems 60 and more on 408 backs, 166 on the golden pairs' other generator;
-    colour copies 18-30 but one). A pale portrait is no such proof (the light, the person;
-    paper mottling told copies apart on one generator but not on the other), so a colour
-    copy of the portrait side is not flagged."""
+    colour copies 18-30 but one). A pale portrait alone is no such proof (the light, the
+    person; paper mottling told copies apart on one generator but not on the other): the
+    portrait side is judged by :func:`_faded_front`, its labels and portrait together."""
     if side is Side.BACK and part_chroma < _COLOUR_COPY_EMBLEM_CHROMA:
         evidence["finding"] = "faded_emblem"
         return 0.8 + 0.2 * (1.0 - part_chroma / _COLOUR_COPY_EMBLEM_CHROMA)
@@ -72,3 +74,122 @@ def _colour_copy(side: Side, part_chroma: float, evidence: dict[str, Any]) -> fl
 
 
 _COLOUR_COPY_EMBLEM_CHROMA = 45.0
+
+# --- the portrait side of a colour copy ---------------------------------------------------
+#
+# A copier keeps the luminance of the print but little of its colour: the blue label ink and
+# the portrait's skin come out nearly grey while their strokes and shapes stay as dark. A
+# genuine card's label ink and portrait keep their colour in any light (chromaticity does not
+# change with exposure). The labels' ink is measured against the paper right around it, the
+# portrait against the card's median chromaticity (the light's cast), both at the rectified
+# card's full size (the labels' strokes are 2-3 px). A card cut from a copy also has square
+# corners where a genuine card's are rounded (ISO/IEC 7810 ID-1, r = 3.18 mm): its corner
+# tips show paper, not the background.
+#
+# Thresholds set on colour copies of attack seeds 2026 + 2027 (--count 40: 49 fronts) and
+# the heldout halves of data/id_random_2028 ... _2038 plus the golden pairs (745 fronts);
+# checked on the tune halves (671 judged fronts). faded = label ink + 2 x portrait: genuine
+# fronts 30.65 and up (tune halves 31.29 and up; golden 100 and up), copies median 20;
+# corner-tip difference: genuine median 60 (10 % under 6: a white background), copies
+# median 4. The labels' ink is judged only where it is lighter than the number's
+# black (darkness ratio < 0.95: copies 0.87 at most, genuine fronts median 0.62, 5 % over
+# 0.96, not judged): a label column as dark as the values holds no coloured labels.
+_LABEL_BOXES = ((0.03, 0.08, 0.17, 0.62), (0.03, 0.80, 0.24, 0.93))  # label column, 号码 label
+_NUMBER_VALUE_BOX = (0.30, 0.78, 0.98, 0.95)  # the number's digits: black value ink
+_LABEL_LIGHTER = 0.95  # label ink darkness under this share of the number's: labels found
+_PORTRAIT_INNER = (0.62, 0.10, 0.94, 0.72)
+_FADED_FRONT = 30.0  # label ink + 2 x portrait under this: a colour copy
+_FADED_FRONT_SQUARE = 37.0  # ... or under this with square corners
+_SQUARE_CORNER = 10.0  # Lab distance of the corner tips from the card's edge next to them
+
+
+def _chromaticity(
+    card: np.ndarray, region: tuple[float, float, float, float], scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A region's pixels (float BGR), their chromaticity and their luminance."""
+    h, w = card.shape[:2]
+    x0, y0, x1, y1 = region
+    crop = card[int(y0 * h) : int(y1 * h), int(x0 * w) : int(x1 * w)]
+    if scale != 1.0:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    img = crop.astype(np.float32)
+    total = img.sum(axis=2) + 1.0
+    return img, img / total[..., None], total / 3
+
+
+def _ink(card: np.ndarray, region: tuple[float, float, float, float]) -> tuple[float, float]:
+    """Ink (darker than the paper around it by 20 or more) in a region: the 90th percentile
+    of its chroma against the paper's chromaticity, and its median darkness (share of the
+    paper's luminance); -1, -1 where there is too little ink or paper."""
+    _, chroma, lum = _chromaticity(card, region)
+    background = cv2.medianBlur(np.clip(lum, 0, 255).astype(np.uint8), 15).astype(np.float32)
+    paper = (lum > background - 5) & (lum > 40)
+    ink = (lum < background - 20) & (lum > 30)
+    if paper.sum() < 50 or ink.sum() <= 20:
+        return -1.0, -1.0
+    tint = np.median(chroma[paper][::4], axis=0)  # every 4th paper pixel is plenty
+    off = chroma[ink] - tint
+    darkness = (background[ink] - lum[ink]) / np.maximum(background[ink], 1.0)
+    return (
+        float(np.percentile(300.0 * np.sqrt((off * off).sum(axis=1)), 90)),
+        float(np.median(darkness)),
+    )
+
+
+def _corner_tips(card: np.ndarray) -> float:
+    """Median over the four corners of the Lab distance between the corner's tip and the
+    card's edge a little way along it (a rounded corner's tip is background)."""
+    w = card.shape[1]
+    tip = max(2, round(0.008 * w))
+    near, far = int(0.06 * w), int(0.10 * w)
+    distances = []
+    for flipped in (card, card[:, ::-1], card[::-1], card[::-1, ::-1]):
+        flipped = cv2.cvtColor(np.ascontiguousarray(flipped[:far, :far]), cv2.COLOR_BGR2LAB)
+        flipped = flipped.astype(np.float32)
+        corner = np.median(flipped[1 : tip + 1, 1 : tip + 1].reshape(-1, 3), axis=0)
+        along_top = np.median(flipped[1 : tip + 1, near:far].reshape(-1, 3), axis=0)
+        along_side = np.median(flipped[near:far, 1 : tip + 1].reshape(-1, 3), axis=0)
+        distances.append(
+            (np.linalg.norm(corner - along_top) + np.linalg.norm(corner - along_side)) / 2
+        )
+    return float(np.median(distances))
+
+
+def _faded_front(card: np.ndarray, cast: np.ndarray, evidence: dict[str, Any]) -> float:
+    """The portrait side of a colour copy: labels and portrait without their colour
+    (``cast``: the card's median chromaticity, the light's)."""
+    (labels, label_dark), (number_label, _) = (_ink(card, box) for box in _LABEL_BOXES)
+    labels = max(labels, number_label)
+    _, value_dark = _ink(card, _NUMBER_VALUE_BOX)
+    img, chroma, lum = _chromaticity(card, _PORTRAIT_INNER, 0.5)
+    mid = (lum > 60) & (img.max(axis=2) < 250)
+    if labels < 0 or label_dark < 0 or value_dark <= 0 or mid.sum() < 12:
+        return 0.0
+    evidence["label_value_darkness"] = round(label_dark / value_dark, 3)
+    evidence["label_value_darkness_max"] = _LABEL_LIGHTER
+    if label_dark >= _LABEL_LIGHTER * value_dark:
+        # the label column's ink is as dark as the number's: no coloured labels there (a
+        # layout that does not match), so its colour is no evidence
+        return 0.0
+    off = chroma[mid] - cast.astype(np.float32)
+    skin = float(np.percentile(300.0 * np.sqrt((off * off).sum(axis=1)), 90))
+    faded = labels + 2.0 * skin
+    corners = _corner_tips(card)
+    evidence.update(
+        {
+            "label_ink_chroma": round(labels, 2),
+            "portrait_chroma": round(skin, 2),
+            "front_colour": round(faded, 2),
+            "front_colour_min": _FADED_FRONT,
+            "corner_tip_difference": round(corners, 2),
+            "square_corner_max": _SQUARE_CORNER,
+            "front_colour_min_square": _FADED_FRONT_SQUARE,
+        }
+    )
+    if faded < _FADED_FRONT:
+        evidence["finding"] = "faded_front"
+        return 0.8 + 0.2 * (1.0 - faded / _FADED_FRONT)
+    if faded < _FADED_FRONT_SQUARE and corners < _SQUARE_CORNER:
+        evidence["finding"] = "faded_front_square_corners"
+        return 0.8
+    return 0.0
