@@ -22,10 +22,10 @@ Signals and what they look at:
 * ``TEMPORARY_ID`` - 临时 in the text or the emblem side's title, all items on one side,
   a validity of about 3 months.
 * ``PORTRAIT`` - the portrait region of the front holds exactly one head-and-shoulders
-  figure: flags an empty region, and two faces or more found by MediaPipe's BlazeFace
-  (short range, ``models/blazeface_short_range.tflite``, run by ``cv2.dnn``). "No face"
-  does not flag: the golden cards carry faceless silhouettes. The figure's shape
-  (something that is no head-and-shoulders figure, several heads) is recorded only.
+  figure: flags an empty region, two faces or more found by MediaPipe's BlazeFace (short
+  range, ``models/blazeface_short_range.tflite``, run by ``cv2.dnn``), and a figure in which
+  it finds no face (best score under 0.4: an object, a landscape) where the region is at
+  least 96 px tall in the photo. The figure's shape is recorded only.
 * ``MULTIPLE_CARDS`` - a card-shaped quadrilateral of about the card's size beside the
   card that was read, two touching cards merged into one outline, or two 公民身份号码
   anchors / number-shaped lines on one reading.
