@@ -773,6 +773,17 @@ def inspect_side(
     return SideInspection(side, pipeline.run({"data": data, "side": side}))
 
 
+def _has_rare_character(name: str) -> bool:
+    """A character outside GB 2312, the 6,763 characters of everyday text (琍, 骉): names
+    keep such characters, and the recogniser saw few of them in training."""
+    for char in name:
+        try:
+            char.encode("gb2312")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
 def _name_supports_declared(
     view: CardView, declaration: Declaration, engine: OcrEngine, config: IdCardConfig
 ) -> bool:
@@ -782,9 +793,12 @@ def _name_supports_declared(
     the declared spelling exactly, or the recogniser finds the declared line nearly as
     likely as its own reading (CTC likelihood ratio). A name that is really different
     is orders of magnitude less likely (measured ratios e^-19 to e^-83 on the tune half,
-    against e^-1.8 to e^-2.2 for misread rare characters)."""
+    against e^-1.8 to e^-2.2 for misread rare characters). A declared name with a character
+    outside GB 2312 is asked however sure the recogniser was: it reads such a character as
+    its common look-alike with full confidence (琍 as 利 at 0.997)."""
     score = view.field_scores.get("name")
-    if (score is not None and score >= config.name_unsure_below) or view.front is None:
+    unsure = score is None or score < config.name_unsure_below
+    if not (unsure or _has_rare_character(declaration.name)) or view.front is None:
         return False
     if view.front.id_number != normalize_id_number(declaration.id_number):
         return False

@@ -105,3 +105,12 @@ def test_rare_character_outside_the_recogniser_matches_only_at_its_position() ->
     assert names_match("王李三", "王𠀾三", charset)
     assert not names_match("王李四", "王𠀾三", charset)  # known characters must still agree
     assert not names_match("王三", "王𠀾三", charset)  # and so must the length
+
+
+def test_a_declared_name_with_a_character_outside_gb2312_counts_as_rare() -> None:
+    """琍 and 骉 are outside GB 2312: the recogniser reads them as a common look-alike with
+    full confidence, so such a name gets the likelihood second look however sure it was."""
+    from pipelines.id_card.pipeline import _has_rare_character
+
+    assert _has_rare_character("梁琍静") and _has_rare_character("骉")
+    assert not _has_rare_character("诸葛亮") and not _has_rare_character("张伟")
