@@ -137,17 +137,6 @@ def _edge_maps(small: np.ndarray):
     saturation = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[:, :, 1], (7, 7), 0)
     sat_edges = cv2.dilate(cv2.Canny(saturation, 6, 18), kernel)
     yield cv2.morphologyEx(sat_edges, cv2.MORPH_CLOSE, closer)
-    # Thresholds that follow the photo's own gradients rather than its brightness: on a bright,
-    # plain wall the card's faint edge is among the strongest there are, yet under the
-    # thresholds a bright median sets above (a small card held against a light wall).
-    smooth = cv2.GaussianBlur(lab[:, :, 0], (5, 5), 0)
-    magnitude = cv2.magnitude(
-        cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1)
-    )
-    low_gradient, high_gradient = np.percentile(magnitude, (85, 97))
-    yield cv2.dilate(
-        cv2.Canny(smooth, max(4.0, float(low_gradient)), max(8.0, float(high_gradient))), kernel
-    )
 
 
 def _cut_edges(quad: np.ndarray, hull: np.ndarray, width: int, height: int) -> tuple[str, ...]:
