@@ -177,3 +177,32 @@ def test_generated_two_cards_missed_by_outlines_flag_by_layout(ocr_engine) -> No
         flagged, _, cards = _assess(pipeline, data, side)
         assert "MULTIPLE_CARDS" not in flagged, cards
         assert cards["layout_match"] < cards["layout_match_min"], cards
+
+
+class _Drawn:
+    """A stand-in for ``random.Random`` that hands ``_copy_art`` chosen values in turn."""
+
+    def __init__(self, *values: float) -> None:
+        self._values = list(values)
+
+    def uniform(self, low: float, high: float) -> float:
+        return self._values.pop(0)
+
+
+def test_an_emblem_copy_that_kept_some_colour_flags_only_with_square_corners() -> None:
+    """A colour copy whose emblem kept more colour than a copier usually leaves (52-59 on
+    the attack seeds, under the 60 of genuine emblems but over the 45 that flags alone)
+    flags where the card has square corners, cut from the copy's sheet; the genuine card
+    photographed the same way, rounded corners and a saturated emblem, does not."""
+    from samples.id_attacks.generate import _copy_art
+
+    art = _art(6, "back")
+    genuine = detect_photocopy(_photographed(art, 6), Side.BACK)
+    kept = 53.0 / genuine.evidence["emblem_chroma"]  # the copy's emblem at about 53
+    copy_art = _copy_art(art, np.random.default_rng(6), colour=True, rng=_Drawn(kept, 0.97, 248))
+    copy = detect_photocopy(_photographed(copy_art, 6), Side.BACK)
+    assert genuine.confidence < 0.5 and genuine.evidence["emblem_chroma"] >= 60, genuine.evidence
+    assert 45 <= copy.evidence["emblem_chroma"] < 60, copy.evidence
+    assert copy.confidence >= 0.8, copy.evidence
+    assert copy.evidence["finding"] == "faded_emblem_square_corners"
+    assert copy.evidence["corner_tip_difference"] < copy.evidence["square_corner_max"]

@@ -57,6 +57,8 @@ def detect_photocopy(
         faded = _colour_copy(side, part_chroma, evidence)
         if side is Side.FRONT:
             faded = max(faded, _faded_front(card, cast, evidence))
+        elif faded == 0.0 and part_chroma < _COLOUR_COPY_EMBLEM_SQUARE:
+            faded = _faded_emblem_square(card, evidence)
         confidence = max(confidence, faded)
     return _timed(RiskCode.PHOTOCOPY, started, confidence, evidence)
 
@@ -74,6 +76,25 @@ def _colour_copy(side: Side, part_chroma: float, evidence: dict[str, Any]) -> fl
 
 
 _COLOUR_COPY_EMBLEM_CHROMA = 45.0
+# A paler emblem is a copy where the card also has square corners (cut from the copy's
+# sheet): genuine emblems measured 60 and more on the tune halves (408 backs) and 61.6 and
+# more on the 82 good backs of data/id_random_2042's held-out half; colour copies that kept
+# more colour than 45 measured 52-59 (attack seeds 2026 and 3001).
+_COLOUR_COPY_EMBLEM_SQUARE = 60.0
+
+
+def _faded_emblem_square(card: np.ndarray, evidence: dict[str, Any]) -> float:
+    corners = _corner_tips(card)
+    evidence.update(
+        corner_tip_difference=round(corners, 2),
+        square_corner_max=_SQUARE_CORNER,
+        emblem_chroma_min_square=_COLOUR_COPY_EMBLEM_SQUARE,
+    )
+    if corners < _SQUARE_CORNER:
+        evidence["finding"] = "faded_emblem_square_corners"
+        return 0.8
+    return 0.0
+
 
 # --- the portrait side of a colour copy ---------------------------------------------------
 #
