@@ -37,12 +37,7 @@ GOLDEN = ROOT / "samples" / "golden" / "id"
 
 def risk_pipeline(engine: Any, config: IdCardConfig) -> Pipeline:
     """The side pipeline up to and including the risks stage."""
-    stages = []
-    for name, stage in side_pipeline(engine, config):
-        stages.append((name, stage))
-        if name == "risks":
-            break
-    return Pipeline(stages)
+    return side_pipeline(engine, config).until("risks")
 
 
 def write_heldout_good(out: Path, count: int, seed: int) -> Path:

@@ -107,6 +107,12 @@ class Pipeline:
             raise KeyError(name)
         return Pipeline([(n, stage if n == name else s) for n, s in self._stages])
 
+    def until(self, name: str) -> Pipeline:
+        """The stages up to and including ``name`` (evaluations that need only the first)."""
+        if name not in self.names:
+            raise KeyError(name)
+        return Pipeline(self._stages[: self.names.index(name) + 1])
+
     def run(self, inputs: Mapping[str, Any]) -> Report:
         """Run the stages in order; stop after the first result marked ``stop``."""
         context: dict[str, Any] = dict(inputs)

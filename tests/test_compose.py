@@ -60,6 +60,15 @@ def test_a_stage_can_be_swapped_by_name() -> None:
         PIPELINE.replace("missing", _double)
 
 
+def test_a_pipeline_can_be_cut_after_a_stage() -> None:
+    first = PIPELINE.until("double")
+    assert first.names == ("double",)
+    assert [r.name for r in first.run({"value": 7}).results] == ["double"]
+    assert PIPELINE.until("after").names == PIPELINE.names
+    with pytest.raises(KeyError):
+        PIPELINE.until("missing")
+
+
 def test_context_is_read_only_and_names_unique() -> None:
     def mutate(context: Mapping[str, Any]) -> StageResult:
         context["value"] = 0  # type: ignore[index]

@@ -142,6 +142,24 @@ def _crop_around_card(entry: dict[str, Any], image: bytes, side: str):
     return pixels, corners
 
 
+def _card_pasted(backdrop, entry: dict[str, Any], image: bytes, target: list[list[int]]):
+    """``backdrop`` with the front photo of ``entry`` warped so its card lies at ``target``
+    (TL, TR, BR, BL), the photo's own surroundings shrunk along with it."""
+    import cv2
+    import numpy as np
+
+    card_photo, corners = _crop_around_card(entry, image, "front")
+    height, width = backdrop.shape[:2]
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), np.float32(target))
+    warped = cv2.warpPerspective(card_photo, matrix, (width, height))
+    mask = cv2.warpPerspective(
+        np.full(card_photo.shape[:2], 255, np.uint8), matrix, (width, height)
+    )
+    pasted = backdrop.copy()
+    pasted[mask > 0] = warped[mask > 0]
+    return pasted
+
+
 @pytest.mark.slow
 def test_a_washed_out_card_is_overexposed_even_where_its_text_was_read(cases, ocr_engine) -> None:
     """The recogniser pulls out text a person checking the photo could hardly see; print
@@ -203,13 +221,9 @@ def test_a_small_card_shaped_note_is_no_card_and_a_small_card_is_too_small(
     wall = cv2.add(wall, rng.integers(0, 12, wall.shape, dtype=np.uint8))
     wall = cv2.GaussianBlur(wall, (0, 0), 2)
     entry, images = cases["good_flat"]
-    card_photo, corners = _crop_around_card(entry, images["front"], "front")
-    target = np.array([[700, 500], [1000, 500], [1000, 689], [700, 689]], np.float32)
-    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
-    with_card = wall.copy()
-    warped = cv2.warpPerspective(card_photo, matrix, (1600, 1200))
-    mask = cv2.warpPerspective(np.full(card_photo.shape[:2], 255, np.uint8), matrix, (1600, 1200))
-    with_card[mask > 0] = warped[mask > 0]
+    with_card = _card_pasted(
+        wall, entry, images["front"], [[700, 500], [1000, 500], [1000, 689], [700, 689]]
+    )
     with_note = wall.copy()
     cv2.rectangle(with_note, (700, 500), (1000, 689), (60, 220, 240), -1)  # a yellow note
     config = IdCardConfig()
@@ -234,12 +248,9 @@ def test_a_small_card_on_a_sheet_the_frame_cuts_is_too_small(cases, ocr_engine) 
     desk = cv2.add(desk, rng.integers(0, 10, desk.shape, dtype=np.uint8))
     cv2.rectangle(desk, (900, -50), (1700, 900), (235, 238, 240), -1)  # paper off the frame
     entry, images = cases["good_flat"]
-    card_photo, corners = _crop_around_card(entry, images["front"], "front")
-    target = np.array([[1100, 300], [1350, 300], [1350, 458], [1100, 458]], np.float32)
-    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
-    warped = cv2.warpPerspective(card_photo, matrix, (1600, 1200))
-    mask = cv2.warpPerspective(np.full(card_photo.shape[:2], 255, np.uint8), matrix, (1600, 1200))
-    desk[mask > 0] = warped[mask > 0]
+    desk = _card_pasted(
+        desk, entry, images["front"], [[1100, 300], [1350, 300], [1350, 458], [1100, 458]]
+    )
     inspection = inspect_side(encode_jpeg(desk), Side.FRONT, ocr_engine, IdCardConfig())
     assert "CARD_TOO_SMALL" in [r.code.value for r in inspection.reasons], inspection.measurements
 
@@ -260,13 +271,9 @@ def test_a_defocused_card_is_blurry_and_a_defocused_bare_wall_is_no_card(cases, 
     wall = np.full((1200, 1600, 3), (200, 204, 206), np.uint8)
     wall = cv2.add(wall, rng.integers(0, 8, wall.shape, dtype=np.uint8))
     entry, images = cases["good_flat"]
-    card_photo, corners = _crop_around_card(entry, images["front"], "front")
-    target = np.array([[330, 300], [1290, 340], [1270, 950], [310, 910]], np.float32)
-    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
-    with_card = wall.copy()
-    warped = cv2.warpPerspective(card_photo, matrix, (1600, 1200))
-    mask = cv2.warpPerspective(np.full(card_photo.shape[:2], 255, np.uint8), matrix, (1600, 1200))
-    with_card[mask > 0] = warped[mask > 0]
+    with_card = _card_pasted(
+        wall, entry, images["front"], [[330, 300], [1290, 340], [1270, 950], [310, 910]]
+    )
     with_note = wall.copy()
     cv2.rectangle(with_note, (330, 300), (1290, 910), (120, 130, 140), -1)
     config = IdCardConfig()

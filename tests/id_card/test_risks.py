@@ -576,12 +576,6 @@ def test_generated_object_portraits_flag_and_genuine_fronts_do_not(ocr_engine) -
 
 
 def _risk_pipeline(engine: object, config: IdCardConfig) -> object:
-    from pipelines.compose import Pipeline
     from pipelines.id_card.pipeline import side_pipeline
 
-    stages = []
-    for name, stage in side_pipeline(engine, config):  # type: ignore[arg-type]
-        stages.append((name, stage))
-        if name == "risks":
-            break
-    return Pipeline(stages)
+    return side_pipeline(engine, config).until("risks")  # type: ignore[arg-type]

@@ -111,15 +111,9 @@ def test_one_card_beside_a_printed_page_is_one_card() -> None:
 
 
 def _risk_pipeline(engine: object, config: IdCardConfig) -> object:
-    from pipelines.compose import Pipeline
     from pipelines.id_card.pipeline import side_pipeline
 
-    stages = []
-    for name, stage in side_pipeline(engine, config):  # type: ignore[arg-type]
-        stages.append((name, stage))
-        if name == "risks":
-            break
-    return Pipeline(stages)
+    return side_pipeline(engine, config).until("risks")  # type: ignore[arg-type]
 
 
 def _assess(pipeline: object, data: bytes, side: Side) -> tuple[list[str], dict, dict]:
