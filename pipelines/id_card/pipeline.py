@@ -300,10 +300,8 @@ def read_stage(
         # named); on the tune sets no photo without a card had one.
         coarse = detect_card_outline(image, long_side=config.outline_coarse_long_side)
         if (
-            coarse.found
+            _clearly_card_like(coarse, config)
             and coarse.corners is not None
-            and not coarse.cut_edges
-            and coarse.score >= config.outline_coarse_min_score
             and _holds_print(coarse.corners, located.centres)
         ):
             best = _outline_view(
@@ -489,15 +487,17 @@ def _shape_without_print(
     )
 
 
-def _clearly_card_shaped(view: CardView, outline: OutlineResult, config: IdCardConfig) -> bool:
-    """The view comes from an outline as card-like as the coarse search demands."""
-    if view.path == "contour_coarse":
-        return True
+def _clearly_card_like(outline: OutlineResult, config: IdCardConfig) -> bool:
+    """A complete outline as card-like as the coarse search demands."""
     return (
-        view.path == "contour"
-        and outline.found
-        and not outline.cut_edges
-        and outline.score >= config.outline_coarse_min_score
+        outline.found and not outline.cut_edges and outline.score >= config.outline_coarse_min_score
+    )
+
+
+def _clearly_card_shaped(view: CardView, outline: OutlineResult, config: IdCardConfig) -> bool:
+    """The view comes from a clearly card-like outline (the coarse one always is)."""
+    return view.path == "contour_coarse" or (
+        view.path == "contour" and _clearly_card_like(outline, config)
     )
 
 

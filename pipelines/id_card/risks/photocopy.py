@@ -83,14 +83,17 @@ _COLOUR_COPY_EMBLEM_CHROMA = 45.0
 _COLOUR_COPY_EMBLEM_SQUARE = 60.0
 
 
-def _faded_emblem_square(card: np.ndarray, evidence: dict[str, Any]) -> float:
+def _square_corners(card: np.ndarray, evidence: dict[str, Any]) -> bool:
+    """Whether the card's corner tips are card, not background (cut from a copy's sheet);
+    the measure and its limit go into ``evidence``."""
     corners = _corner_tips(card)
-    evidence.update(
-        corner_tip_difference=round(corners, 2),
-        square_corner_max=_SQUARE_CORNER,
-        emblem_chroma_min_square=_COLOUR_COPY_EMBLEM_SQUARE,
-    )
-    if corners < _SQUARE_CORNER:
+    evidence.update(corner_tip_difference=round(corners, 2), square_corner_max=_SQUARE_CORNER)
+    return corners < _SQUARE_CORNER
+
+
+def _faded_emblem_square(card: np.ndarray, evidence: dict[str, Any]) -> float:
+    evidence["emblem_chroma_min_square"] = _COLOUR_COPY_EMBLEM_SQUARE
+    if _square_corners(card, evidence):
         evidence["finding"] = "faded_emblem_square_corners"
         return 0.8
     return 0.0
@@ -201,22 +204,20 @@ def _faded_front(card: np.ndarray, cast: np.ndarray, evidence: dict[str, Any]) -
     off = chroma[mid] - cast.astype(np.float32)
     skin = float(np.percentile(300.0 * np.sqrt((off * off).sum(axis=1)), 90))
     faded = labels + 2.0 * skin
-    corners = _corner_tips(card)
     evidence.update(
         {
             "label_ink_chroma": round(labels, 2),
             "portrait_chroma": round(skin, 2),
             "front_colour": round(faded, 2),
             "front_colour_min": _FADED_FRONT,
-            "corner_tip_difference": round(corners, 2),
-            "square_corner_max": _SQUARE_CORNER,
             "front_colour_min_square": _FADED_FRONT_SQUARE,
         }
     )
+    square = _square_corners(card, evidence)
     if faded < _FADED_FRONT:
         evidence["finding"] = "faded_front"
         return 0.8 + 0.2 * (1.0 - faded / _FADED_FRONT)
-    if faded < _FADED_FRONT_SQUARE and corners < _SQUARE_CORNER:
+    if faded < _FADED_FRONT_SQUARE and square:
         evidence["finding"] = "faded_front_square_corners"
         return 0.8
     return 0.0
