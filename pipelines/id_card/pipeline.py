@@ -432,7 +432,10 @@ def _framing_reasons(
     # padded extent crossing the frame says nothing: there the text itself must run
     # into the edge.
     edges = tuple(dict.fromkeys(view.touched_edges + outside)) if legible else view.touched_edges
-    if missing and (edges or (legible and len(missing) >= 2)):
+    # On a card too small to read reliably the labels, its smallest print, are the first to
+    # go: there the missing anchors say "too small", not "cut off".
+    readable_size = view.long_edge_px >= config.min_card_width_px
+    if missing and (edges or (legible and len(missing) >= 2 and readable_size)):
         # Two anchors gone is a lost part of the card even where the block itself keeps
         # clear of the edge (a genuine capture misses at most one, misread, on the tune
         # half); the edge named is the one the block lies nearest.

@@ -286,3 +286,50 @@ def test_a_defocused_card_is_blurry_and_a_defocused_bare_wall_is_no_card(cases, 
     assert [r.code.value for r in card.reasons] == ["BLURRY"], card.measurements
     assert card.measurements["stages"]["read"]["measured"]["path"] == "contour_coarse"
     assert [r.code.value for r in note.reasons] == ["CARD_NOT_FOUND"], note.measurements
+
+
+def test_missing_labels_on_a_card_too_small_to_read_say_too_small_not_incomplete() -> None:
+    """The labels (姓名, 出生) are a card's smallest print and the first to vanish when it
+    is held far away: with the block well inside the frame, two of them missing on a card
+    below the readable size is "too small"; on a card of readable size it is a lost part."""
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.id_card.pipeline import CardView, _framing_reasons
+    from pipelines.id_card.reading import CardReading
+    from pipelines.ocr import TextLine
+
+    config = IdCardConfig()
+    box = np.float32([[10, 10], [200, 10], [200, 30], [10, 30]])
+    reading = CardReading(
+        lines=(
+            TextLine("住址湖北省武汉市洪山区", 0.98, box),
+            TextLine("公民身份号码420111199411201901", 0.99, box + np.float32([0, 60])),
+        ),
+        card=np.zeros((270, 428, 3), np.uint8),
+        rotated_180=False,
+        side=Side.FRONT,
+    )
+
+    def view(long_edge: float) -> CardView:
+        corners = np.float32(
+            [[900, 700], [900 + long_edge, 700], [900 + long_edge, 950], [900, 950]]
+        )
+        return CardView(
+            path="text",
+            corners=corners,
+            reading=reading,
+            front=None,
+            back=None,
+            field_scores={"name": 0.99, "id_number": 1.0},
+            long_edge_px=long_edge,
+            touched_edges=(),
+        )
+
+    missing = ["姓名", "出生"]
+    small = _framing_reasons(view(394), Side.FRONT, missing, 0.8, True, (2000, 1500), config)
+    assert [r.code.value for r in small] == ["CARD_TOO_SMALL"]
+    assert small[0].detail["long_edge_px"] == 394
+    large = _framing_reasons(view(900), Side.FRONT, missing, 0.8, True, (2000, 1500), config)
+    assert [r.code.value for r in large] == ["CARD_INCOMPLETE"]
+    assert large[0].detail["missing"] == missing
