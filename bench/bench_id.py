@@ -31,7 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.id_card import Declaration, verify_id_card  # noqa: E402
+from pipelines.compose import StageResult  # noqa: E402
+from pipelines.id_card import Declaration, IdCardConfig, verify_id_card  # noqa: E402
+from pipelines.id_card.pipeline import side_pipeline  # noqa: E402
 from pipelines.idnumber import normalize_id_number, normalize_name, repair_ocr_id_number  # noqa: E402
 from pipelines.ocr import OcrConfig, create_engine  # noqa: E402
 
@@ -140,16 +142,37 @@ def main() -> None:
             front, back, Declaration(p["declared_name"], p["declared_id_number"]), engine=engine
         )
 
+    # The same pipeline with the capture-risk stage swapped for one that does nothing: each
+    # pair runs both ways back to back, so the difference is what the risks add to the
+    # two-sided answer (the sides run concurrently, so it is less than their CPU sum).
+    with_risks = side_pipeline(engine, IdCardConfig())
+    without_risks = with_risks.replace("risks", lambda context: StageResult())
+    added_ms: list[float] = []
+    risk_cpu: list[float] = []
+    signal_ms: dict[str, list[float]] = defaultdict(list)
     totals, full_path, stages = [], [], defaultdict(list)
     paths: dict[str, int] = defaultdict(int)
     ours_by_group: dict[str, list[float]] = defaultdict(list)
     correct = 0
     for p, front, back in photos:
         declaration = Declaration(p["declared_name"], p["declared_id_number"])
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            result = verify_id_card(front, back, declaration, engine=engine)
-            elapsed = (time.perf_counter() - started) * 1000
+        for repeat in range(args.repeat):
+            timed = {}
+            # (the order alternates, so whatever the first run warms does not favour one)
+            for pipeline in (without_risks, with_risks)[:: 1 if repeat % 2 else -1]:
+                started = time.perf_counter()
+                result = verify_id_card(front, back, declaration, engine=engine, pipeline=pipeline)
+                timed[pipeline is with_risks] = (time.perf_counter() - started), result
+            (elapsed, result), bare = timed[True], timed[False][0]
+            elapsed, bare = elapsed * 1000, bare * 1000
+            added_ms.append(elapsed - bare)
+            risk_cpu.append(
+                sum(result.timings_ms.get(f"{s}.risks", 0.0) for s in ("front", "back"))
+            )
+            for side in ("front", "back"):
+                risks = result.measurements.get(side, {}).get("stages", {}).get("risks", {})
+                for code, ms in risks.get("measured", {}).get("risk_ms", {}).items():
+                    signal_ms[f"{side} {code}"].append(ms)
             totals.append(elapsed)
             ours_by_group[_group(p)].append(elapsed)
             if "front.read" in result.timings_ms and "back.read" in result.timings_ms:
@@ -218,6 +241,19 @@ def main() -> None:
                 f"  {label}: ours p50 {ours_p50:.0f} ms, baseline p50 {base_p50:.0f} ms, "
                 f"ratio {ours_p50 / base_p50:.2f}x"
             )
+    print("\ncapture-risk signals, ms                 p50      p95")
+    print(
+        f"  {'added to the two-sided answer':<33} {statistics.median(added_ms):8.1f} "
+        f"{percentile(added_ms, 95):8.1f}  (target p50 <= 60)"
+    )
+    if risk_cpu:
+        print(
+            f"  {'CPU, front + back risks stages':<33} {statistics.median(risk_cpu):8.1f} "
+            f"{percentile(risk_cpu, 95):8.1f}"
+        )
+    for key in sorted(signal_ms):
+        values = signal_ms[key]
+        print(f"    {key:<31} {statistics.median(values):8.1f} {percentile(values, 95):8.1f}")
     print("\nlocalisation path per side (tried -> used), over all pairs")
     for path, count in sorted(paths.items(), key=lambda kv: -kv[1]):
         print(f"  {path:<28} {count:5d}  ({count / sum(paths.values()):.0%})")

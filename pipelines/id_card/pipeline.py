@@ -890,8 +890,11 @@ def verify_id_card(
     engine: OcrEngine,
     config: IdCardConfig | None = None,
     today: date | None = None,
+    pipeline: Pipeline | None = None,
 ) -> IdVerification:
     """Verify both sides of a resident ID card against the candidate's declaration.
+    ``pipeline`` replaces :func:`side_pipeline` for both sides (tests and benchmarks swap a
+    stage this way).
 
     Raises :class:`pipelines.errors.InputError` when either image cannot be decoded;
     every problem with the document itself is a reason in the result.
@@ -910,14 +913,14 @@ def verify_id_card(
         # The models are small: two single-threaded inferences side by side use two
         # cores better than one two-threaded inference after the other (measured ~20 %).
         pending = [
-            _side_pool().submit(inspect_side, data, side, engine, config)
+            _side_pool().submit(inspect_side, data, side, engine, config, pipeline=pipeline)
             for data, side in ((front, Side.FRONT), (back, Side.BACK))
         ]
         sides = [future.result() for future in pending]
     else:
         sides = [
-            inspect_side(front, Side.FRONT, engine, config),
-            inspect_side(back, Side.BACK, engine, config),
+            inspect_side(front, Side.FRONT, engine, config, pipeline=pipeline),
+            inspect_side(back, Side.BACK, engine, config, pipeline=pipeline),
         ]
     reasons: list[Reason] = [r for s in sides for r in s.reasons]
     for s in sides:
