@@ -204,6 +204,43 @@ def test_printed_pitch_is_not_a_pixel_grid() -> None:
     assert screen.evidence["peak_channel"] == "luma+chroma"
 
 
+def test_colour_moire_on_the_card_paper_flags_where_no_spectral_peak_stands_out() -> None:
+    """A low-resolution screen beats its subpixel stripes into rainbow bands that bend and
+    widen across the card (no one frequency, so no spectral peak): the paper's chroma
+    ripples between the print. A genuine card's tinted guilloche does not."""
+    rng = np.random.default_rng(12)
+    card = _card(rng).astype(np.float32)
+    y, x = np.mgrid[0:540, 0:856].astype(np.float32)
+    phase = 2 * np.pi * (x / 14.0 + (x * x + 0.6 * y * y) / 90_000.0)  # chirped bands
+    rainbow = np.stack([np.cos(phase + k * 2 * np.pi / 3) for k in range(3)], axis=2)
+    screen = np.clip(card + 22.0 * rainbow, 0, 255).astype(np.uint8)
+    genuine = card.astype(np.uint8)
+    corners = np.array([[0, 0], [855, 0], [855, 539], [0, 539]], np.float32)
+    threshold = RiskConfig().screen_ripple_threshold
+
+    def judged(image: np.ndarray):
+        return detect_screen_recapture(
+            b"",
+            image,
+            corners,
+            image_format="jpeg",
+            original_size=(856, 540),
+            card=image,
+            side=Side.FRONT,
+            ripple_threshold=threshold,
+        )
+
+    plain, moire = judged(genuine), judged(screen)
+    assert plain.evidence["colour_ripple"] < threshold <= moire.evidence["colour_ripple"]
+    assert plain.confidence < 0.5 and moire.confidence >= 0.6
+    assert moire.evidence["spectral_peak"] < moire.evidence["peak_threshold"]
+    # without the rectified card (a card cut by the frame) the paper is not judged
+    unplaced = detect_screen_recapture(
+        b"", screen, corners, image_format="jpeg", original_size=(856, 540)
+    )
+    assert "colour_ripple" not in unplaced.evidence
+
+
 # --- photocopy, portrait, covered field, several cards -----------------------------
 
 

@@ -120,6 +120,21 @@ def assess_risks(
     """Every signal that applies to this side (card signals need a card read)."""
     signals: list[RiskSignal] = []
     corners = view.corners if view is not None else None
+    card = view.reading.card if view is not None else None
+    side = view.reading.side if view is not None else None
+    lines = view.reading.lines if view is not None else ()
+    placed = False
+    if view is not None and card is not None and side is not None:
+        # The emblem's or the portrait's look is evidence only where the card lies as it was
+        # rectified: the region inside the photo, and the side's key text read where the
+        # layout puts it (cut-off, misplaced, dark or washed-out cards fail this, and their
+        # capture problem is named by the capture stage instead). The same holds for the
+        # colour of the card's paper.
+        region = _PORTRAIT_BOX if side is Side.FRONT else FIELD_REGIONS[side]["emblem"]
+        placed = _in_frame(view, region, decoded.pixels.shape[:2]) and all(
+            (view.field_scores.get(name) or 0.0) >= config.region_min_read_score
+            for name in _COVER_FIELDS[side]
+        )
     signals.append(
         detect_screen_recapture(
             data,
@@ -128,23 +143,16 @@ def assess_risks(
             image_format=decoded.format.value,
             original_size=(decoded.original_width, decoded.original_height),
             peak_threshold=config.screen_peak_threshold,
+            # (a card running off the frame is rectified with its edge pixels smeared across
+            # the missing part: colour streaks that are no screen's)
+            card=card if _in_frame(view, (0.0, 0.0, 1.0, 1.0), decoded.pixels.shape) else None,
+            side=side,
+            ripple_threshold=config.screen_ripple_threshold,
         )
     )
-    card = view.reading.card if view is not None else None
-    side = view.reading.side if view is not None else None
-    lines = view.reading.lines if view is not None else ()
     signals.append(detect_edited_image(data, card, side, noise_ratio=config.edit_noise_ratio))
     signals.append(count_cards(decoded.pixels, lines, corners))
     if card is not None and side is not None:
-        # The emblem's or the portrait's look is evidence only where the card lies as it was
-        # rectified: the region inside the photo, and the side's key text read where the
-        # layout puts it (cut-off, misplaced, dark or washed-out cards fail this, and their
-        # capture problem is named by the capture stage instead).
-        region = _PORTRAIT_BOX if side is Side.FRONT else FIELD_REGIONS[side]["emblem"]
-        placed = _in_frame(view, region, decoded.pixels.shape[:2]) and all(
-            (view.field_scores.get(name) or 0.0) >= config.region_min_read_score
-            for name in _COVER_FIELDS[side]
-        )
         signals.append(
             detect_photocopy(card, side, min_chroma=config.copy_min_chroma, region_placed=placed)
         )

@@ -8,6 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from pipelines.id_card.result import Side
 from pipelines.id_card.risks.edited import _camera_exif
 from pipelines.id_card.risks.signal import RiskCode, RiskSignal, _timed
 
@@ -124,6 +125,44 @@ def _screen_peak(luma: np.ndarray, chroma: np.ndarray) -> tuple[float, str, list
     return value, best[1], [round(float(px - c) / n, 3), round(float(py - c) / n, 3)]
 
 
+# The part of each side whose colour is the print's own (portrait, emblem): left out.
+_OWN_COLOUR = {Side.FRONT: (0.60, 0.08, 1.0, 0.80), Side.BACK: (0.0, 0.0, 0.30, 0.50)}
+
+
+def colour_ripple(card: np.ndarray, side: Side) -> float | None:
+    """Colour moire: chroma that ripples across the card's paper between the print (the
+    rainbow bands a screen's subpixel grid beats into a camera's colour filter). RMS of
+    the band-passed a and b channels (sigma 1 to 4 px on a 428 px card) over paper pixels,
+    away from ink and its halo and from the portrait or emblem, less the part that follows
+    the band-passed lightness; ``None`` where too little paper is left. A card's tint
+    changes slowly, and its coloured lines are lighter or darker where they are coloured."""
+    small = cv2.resize(card, (428, 270), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
+    lightness = lab[:, :, 0]
+    paper_level = cv2.medianBlur(lightness.astype(np.uint8), 9).astype(np.float32)
+    ink = cv2.dilate((lightness < paper_level - 12).astype(np.uint8), np.ones((5, 5), np.uint8))
+    paper = ink == 0
+    h, w = lightness.shape
+    x0, y0, x1, y1 = _OWN_COLOUR[side]
+    paper[int(y0 * h) : int(y1 * h), int(x0 * w) : int(x1 * w)] = False
+    paper[:6] = paper[-6:] = False
+    paper[:, :6] = paper[:, -6:] = False
+    if paper.sum() < 500:
+        return None
+    bands = [
+        (cv2.GaussianBlur(plane, (0, 0), 1.0) - cv2.GaussianBlur(plane, (0, 0), 4.0))[paper]
+        for plane in cv2.split(lab)
+    ]
+    luma = bands[0]
+    energy = 0.0
+    for band in bands[1:]:
+        # Coloured print (guilloche lines) darkens as it colours: the chroma that follows
+        # the lightness is the print's; what is left over ripples on its own.
+        follows = float(band @ luma) / max(float(luma @ luma), 1e-6)
+        energy += float(np.mean((band - follows * luma) ** 2))
+    return float(np.sqrt(energy))
+
+
 def detect_screen_recapture(
     data: bytes,
     image: np.ndarray,
@@ -132,11 +171,24 @@ def detect_screen_recapture(
     image_format: str,
     original_size: tuple[int, int],
     peak_threshold: float = 2.25,
+    card: np.ndarray | None = None,
+    side: Side | None = None,
+    ripple_threshold: float | None = None,
 ) -> RiskSignal:
-    """Moire or a (sub)pixel grid in the card's spectrum; a screenshot's PNG."""
+    """Moire or a (sub)pixel grid in the card's spectrum; colour moire on the card's paper
+    (``card``, the upright card of ``side``, given only where it lies as rectified; with
+    ``ripple_threshold``); a screenshot's PNG."""
     started = time.perf_counter()
     evidence: dict[str, Any] = {}
     confidence = 0.0
+    if card is not None and side is not None and ripple_threshold is not None:
+        ripple = colour_ripple(card, side)
+        if ripple is not None:
+            evidence.update(
+                colour_ripple=round(ripple, 2), colour_ripple_threshold=ripple_threshold
+            )
+            if ripple >= ripple_threshold:
+                confidence = min(1.0, 0.6 + 0.4 * (ripple - ripple_threshold) / ripple_threshold)
     # A screenshot: PNG, screen-sized, no camera EXIF, and noise-free flat areas.
     if image_format == "png":
         width, height = original_size
