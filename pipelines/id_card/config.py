@@ -45,9 +45,9 @@ class RiskConfig(BaseModel):
         4.0,
         description="colour moire: RMS of the band-passed chroma of the card's paper that does "
         "not follow its lightness (a card wholly inside the photo) at or above which it is a "
-        "photo of a screen (every capture of 2030 + 2031, good and defective: 1.98 at most on "
-        "834 judged sides; other attacks 2.03 at most; the 5 screen photos of attack seeds "
-        "3001 + 3002 that the spectral peak missed: 7.7-15.6); None turns it off",
+        "photo of a screen (every capture of 2030 + 2031, good and defective: 1.91 at most on "
+        "834 judged sides; other attacks 1.75 at most; the 5 screen photos of attack seeds "
+        "3001 + 3002 that the spectral peak missed: 7.8-14.0); None turns it off",
     )
     copy_min_chroma: float = Field(
         2.5,

@@ -139,7 +139,9 @@ def colour_ripple(card: np.ndarray, side: Side) -> float | None:
     small = cv2.resize(card, (428, 270), interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
     lightness = lab[:, :, 0]
-    paper_level = cv2.medianBlur(lightness.astype(np.uint8), 9).astype(np.float32)
+    # the paper's level: a median over ~10 px, taken at half size (a quarter of the cost)
+    half = cv2.resize(lab[:, :, 0].astype(np.uint8), (214, 135), interpolation=cv2.INTER_AREA)
+    paper_level = cv2.resize(cv2.medianBlur(half, 5), (428, 270)).astype(np.float32)
     ink = cv2.dilate((lightness < paper_level - 12).astype(np.uint8), np.ones((5, 5), np.uint8))
     paper = ink == 0
     h, w = lightness.shape
@@ -149,10 +151,8 @@ def colour_ripple(card: np.ndarray, side: Side) -> float | None:
     paper[:, :6] = paper[:, -6:] = False
     if paper.sum() < 500:
         return None
-    bands = [
-        (cv2.GaussianBlur(plane, (0, 0), 1.0) - cv2.GaussianBlur(plane, (0, 0), 4.0))[paper]
-        for plane in cv2.split(lab)
-    ]
+    band = cv2.GaussianBlur(lab, (0, 0), 1.0) - cv2.GaussianBlur(lab, (0, 0), 4.0)
+    bands = [band[:, :, channel][paper] for channel in range(3)]
     luma = bands[0]
     energy = 0.0
     for band in bands[1:]:
