@@ -269,6 +269,23 @@ def test_colour_copy_back_has_a_faded_emblem() -> None:
     assert copy.confidence >= 0.8 and copy.evidence["finding"] == "faded_emblem"
 
 
+def test_an_emblem_clipped_to_white_by_the_light_is_not_judged_a_copy() -> None:
+    """A bright light over the emblem clips its red to white: the pixels that kept no colour
+    say nothing about the print (counted as grey, they made a genuine back a "copy")."""
+    card = _card(np.random.default_rng(13)).astype(np.float32)
+    spot = card[:230, :260]  # the emblem's corner of the card, under a hot light
+    card[:230, :260] = 255 - (255 - spot) * 0.05
+    lit = np.clip(card, 0, 255).astype(np.uint8)
+    signal = detect_photocopy(lit, Side.BACK)
+    assert signal.confidence < 0.5, signal.evidence
+    assert signal.evidence["emblem_usable_share"] < 0.3
+    assert "emblem_chroma" not in signal.evidence
+    # the same card with its emblem's colour kept but faded is still a copy
+    assert (
+        detect_photocopy(_faded(_card(np.random.default_rng(13)), 0.3), Side.BACK).confidence >= 0.8
+    )
+
+
 def test_pale_portrait_alone_is_no_copy() -> None:
     pale = _faded(_card(np.random.default_rng(12), waves=False), 0.1)
     assert detect_photocopy(pale, Side.FRONT).confidence < 0.5

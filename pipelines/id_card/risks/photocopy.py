@@ -46,18 +46,25 @@ def detect_photocopy(
     chroma = float(np.percentile(spread[usable], 95))
     evidence: dict[str, Any] = {"chroma_p95": round(chroma, 2), "min_chroma": min_chroma}
     region = "photo" if side is Side.FRONT else "emblem"
-    part = _region(np.where(usable, spread, 0.0), FIELD_REGIONS[side][region])
-    part_chroma = float(np.percentile(part, 95))
-    evidence[f"{region}_chroma"] = round(part_chroma, 2)
+    # Only the region's pixels that kept their colour measure it: a bright light clips a
+    # genuine emblem's red to white, which is no sign of a copy (a held-out bright back
+    # measured 20.9 with its clipped pixels counted as grey, 130.9 without them).
+    part = _region(spread, FIELD_REGIONS[side][region])
+    part_usable = _region(usable, FIELD_REGIONS[side][region])
+    evidence[f"{region}_usable_share"] = round(float(part_usable.mean()), 3)
+    part_chroma: float | None = None
+    if part_usable.mean() >= _MIN_REGION_USABLE:
+        part_chroma = float(np.percentile(part[part_usable], 95))
+        evidence[f"{region}_chroma"] = round(part_chroma, 2)
     confidence = 0.0
     if chroma < min_chroma:
         confidence = min(1.0, 0.55 + (min_chroma - chroma) / min_chroma)
         evidence["finding"] = "greyscale"
     if confidence < 0.8 and region_placed:  # a faint colour left: a colour copy?
-        faded = _colour_copy(side, part_chroma, evidence)
+        faded = 0.0 if part_chroma is None else _colour_copy(side, part_chroma, evidence)
         if side is Side.FRONT:
             faded = max(faded, _faded_front(card, cast, evidence))
-        elif faded == 0.0 and part_chroma < _COLOUR_COPY_EMBLEM_SQUARE:
+        elif faded == 0.0 and part_chroma is not None and part_chroma < _COLOUR_COPY_EMBLEM_SQUARE:
             faded = _faded_emblem_square(card, evidence)
         confidence = max(confidence, faded)
     return _timed(RiskCode.PHOTOCOPY, started, confidence, evidence)
@@ -76,6 +83,9 @@ def _colour_copy(side: Side, part_chroma: float, evidence: dict[str, Any]) -> fl
 
 
 _COLOUR_COPY_EMBLEM_CHROMA = 45.0
+# Share of the emblem (portrait) region's pixels, neither clipped nor dark, below which its
+# colour is not judged.
+_MIN_REGION_USABLE = 0.3
 # A paler emblem is a copy where the card also has square corners (cut from the copy's
 # sheet): genuine emblems measured 60 and more on the tune halves (408 backs) and 61.6 and
 # more on the 82 good backs of data/id_random_2042's held-out half; colour copies that kept
