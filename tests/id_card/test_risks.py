@@ -255,6 +255,24 @@ def test_greyscale_copy_has_no_chroma() -> None:
     assert detect_photocopy(warm, Side.BACK).confidence >= 0.5  # a cast is not colour
 
 
+def test_a_pale_card_with_a_red_emblem_is_no_greyscale_copy() -> None:
+    """Little colour over the card as a whole, but an emblem in full red where the layout
+    puts it: no greyscale copy keeps that. A card partly outside the photo (rectified with
+    its edge pixels smeared over the rest) is not judged greyscale either."""
+    grey = cv2.cvtColor(
+        cv2.cvtColor(_card(np.random.default_rng(14), colour=False), cv2.COLOR_BGR2GRAY),
+        cv2.COLOR_GRAY2BGR,
+    )
+    pale = grey.copy()
+    cv2.circle(pale, (120, 110), 70, (40, 40, 200), -1)  # the emblem, in its red
+    signal = detect_photocopy(pale, Side.BACK)
+    assert signal.evidence["chroma_p95"] < 2.5 <= 20 <= signal.evidence["emblem_chroma"]
+    assert signal.confidence < 0.5, signal.evidence
+    assert detect_photocopy(grey, Side.BACK).confidence >= 0.5  # the grey copy itself
+    outside = detect_photocopy(grey, Side.BACK, card_inside=False, region_placed=False)
+    assert outside.confidence < 0.5
+
+
 def _faded(card: np.ndarray, keep: float) -> np.ndarray:
     img = card.astype(np.float32)
     grey = img.mean(axis=2, keepdims=True)

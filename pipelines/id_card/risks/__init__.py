@@ -124,6 +124,7 @@ def assess_risks(
     side = view.reading.side if view is not None else None
     lines = view.reading.lines if view is not None else ()
     placed = False
+    inside = _in_frame(view, (0.0, 0.0, 1.0, 1.0), decoded.pixels.shape)
     if view is not None and card is not None and side is not None:
         # The emblem's or the portrait's look is evidence only where the card lies as it was
         # rectified: the region inside the photo, and the side's key text read where the
@@ -145,7 +146,7 @@ def assess_risks(
             peak_threshold=config.screen_peak_threshold,
             # (a card running off the frame is rectified with its edge pixels smeared across
             # the missing part: colour streaks that are no screen's)
-            card=card if _in_frame(view, (0.0, 0.0, 1.0, 1.0), decoded.pixels.shape) else None,
+            card=card if inside else None,
             side=side,
             ripple_threshold=config.screen_ripple_threshold,
         )
@@ -154,7 +155,13 @@ def assess_risks(
     signals.append(count_cards(decoded.pixels, lines, corners))
     if card is not None and side is not None:
         signals.append(
-            detect_photocopy(card, side, min_chroma=config.copy_min_chroma, region_placed=placed)
+            detect_photocopy(
+                card,
+                side,
+                min_chroma=config.copy_min_chroma,
+                region_placed=placed,
+                card_inside=inside,
+            )
         )
         title = ""
         title_ms = 0.0
