@@ -357,6 +357,27 @@ def test_finger_over_number_names_the_field_and_glare_does_not() -> None:
     assert signal.evidence["fields"] == ["id_number"]
 
 
+def test_a_field_outside_the_photo_or_on_soft_print_is_not_judged_covered() -> None:
+    """A number outside the photo was filled with the frame's edge pixels when the card was
+    rectified: cut off, not covered. On a defocused card smeared print is a smooth blob
+    too: the blur is what to name."""
+    from samples.id_card.identities import identities
+    from samples.id_card.render import render_front
+
+    card = cv2.resize(render_front(identities(11, 1)[0]), (856, 540))  # crisp print
+    covered = card.copy()
+    cv2.ellipse(covered, (300, 540), (90, 150), 0, 0, 360, (140, 170, 215), -1)
+    sharp = detect_covered_field(covered, Side.FRONT, min_sharpness=0.37)
+    assert sharp.confidence >= 0.5 and sharp.evidence["fields"] == ["id_number"]
+    outside = detect_covered_field(covered, Side.FRONT, in_photo=["name"])
+    assert outside.confidence < 0.5 and outside.evidence["cover"]["id_number"] is None
+    soft = cv2.GaussianBlur(covered, (0, 0), 4)
+    assert detect_covered_field(soft, Side.FRONT).confidence >= 0.5  # the blob is still there
+    signal = detect_covered_field(soft, Side.FRONT, min_sharpness=0.37)
+    assert signal.confidence < 0.5  # ... but on print this soft it is not judged
+    assert signal.evidence["finding"] == "not_judged_soft_print"
+
+
 def test_two_cards_are_counted() -> None:
     rng = np.random.default_rng(7)
     frame = np.full((1200, 1800, 3), 60, np.uint8)

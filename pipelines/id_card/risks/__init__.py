@@ -116,6 +116,7 @@ def assess_risks(
     *,
     engine: OcrEngine | None = None,
     config: RiskConfig,
+    min_sharpness: float | None = None,
 ) -> RiskAssessment:
     """Every signal that applies to this side (card signals need a card read)."""
     signals: list[RiskSignal] = []
@@ -183,11 +184,20 @@ def assess_risks(
                     min_region_px=config.portrait_min_region_px,
                 )
             )
-        signals.append(
-            detect_covered_field(
-                card, side, view.field_scores if view else None, min_cover=config.cover_min_share
-            )
+        covered = detect_covered_field(
+            card,
+            side,
+            view.field_scores,
+            min_cover=config.cover_min_share,
+            in_photo=[
+                name
+                for name in _COVER_FIELDS[side]
+                if _in_frame(view, FIELD_REGIONS[side][name], decoded.pixels.shape)
+            ],
+            text_boxes=[line.box for line in lines],
+            min_sharpness=min_sharpness,
         )
+        signals.append(covered)
     return RiskAssessment(tuple(signals), config.flag_confidence, config.signal_flag_confidence)
 
 
@@ -206,6 +216,7 @@ def risks_stage(
         context.get("read"),
         engine=engine,
         config=risk_config,
+        min_sharpness=config.min_sharpness,
     )
     flagged = assessment.flagged
     reasons = tuple(

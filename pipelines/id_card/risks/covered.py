@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 
 from pipelines.id_card.layout import FIELD_NAMES_ZH, FIELD_REGIONS
+from pipelines.id_card.quality import stroke_sharpness
 from pipelines.id_card.result import Side
 from pipelines.id_card.risks.signal import RiskCode, RiskSignal, _region, _timed
 
@@ -34,9 +35,17 @@ def detect_covered_field(
     *,
     min_cover: float = 0.07,
     min_read_score: float = 0.9,
+    in_photo: Collection[str] | None = None,
+    text_boxes: Sequence[np.ndarray] = (),
+    min_sharpness: float | None = None,
 ) -> RiskSignal:
     """A large smooth blob that is neither paper, ink nor glare over a key field that
-    did not read cleanly (``field_scores``; ``None`` judges the pixels alone)."""
+    did not read cleanly (``field_scores``; ``None`` judges the pixels alone). Only the
+    fields in ``in_photo`` (``None``: all) are judged: a field outside the photo was filled
+    with the frame's edge pixels when the card was rectified, and is cut off, not covered.
+    With ``min_sharpness``, a card whose print (``text_boxes``, upright card pixels) is
+    softer than that is not judged: smeared print is a smooth blob too, and the capture
+    stage names the blur."""
     started = time.perf_counter()
     small = cv2.resize(card, (285, 180), interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
@@ -60,10 +69,14 @@ def detect_covered_field(
     evidence: dict[str, Any] = {"cover": {}, "glare": {}}
     covered: list[str] = []
     for name in _COVER_FIELDS[side]:
+        if in_photo is not None and name not in in_photo:
+            evidence["cover"][name] = None  # outside the photo: not judged
+            continue
         part = _region(blob, FIELD_REGIONS[side][name])
         share = float(part.mean())
+        shine = float(_region(glare, FIELD_REGIONS[side][name]).mean())
         evidence["cover"][name] = round(share, 3)
-        evidence["glare"][name] = round(float(_region(glare, FIELD_REGIONS[side][name]).mean()), 3)
+        evidence["glare"][name] = round(shine, 3)
         if share >= min_cover:
             covered.append(name)
     # Only partly present: a field the recogniser still read with confidence is not covered
@@ -71,6 +84,12 @@ def detect_covered_field(
     if field_scores is not None:
         evidence["scores"] = {f: field_scores.get(f) for f in covered}
         covered = [f for f in covered if (field_scores.get(f) or 0.0) < min_read_score]
+    if covered and min_sharpness is not None:
+        sharpness = stroke_sharpness(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY), list(text_boxes))
+        evidence["sharpness"] = round(sharpness, 3)
+        if sharpness < min_sharpness:
+            evidence["finding"] = "not_judged_soft_print"
+            covered = []
     evidence["fields"] = covered
     evidence["fields_zh"] = [FIELD_NAMES_ZH[f] for f in covered]
     confidence = 0.0
