@@ -333,3 +333,23 @@ def test_missing_labels_on_a_card_too_small_to_read_say_too_small_not_incomplete
     large = _framing_reasons(view(900), Side.FRONT, missing, 0.8, True, (2000, 1500), config)
     assert [r.code.value for r in large] == ["CARD_INCOMPLETE"]
     assert large[0].detail["missing"] == missing
+
+
+def test_two_card_shaped_notes_with_no_print_are_no_card_not_several_cards(ocr_engine) -> None:
+    """Several cards matter where one was read; two blank card-shaped notes on a desk are
+    no card at all, and the answer says only that."""
+    import cv2
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    rng = np.random.default_rng(21)
+    desk = np.full((1200, 1600, 3), (70, 95, 120), np.uint8)
+    desk = cv2.add(desk, rng.integers(0, 10, desk.shape, dtype=np.uint8))
+    for x0 in (150, 850):  # two ID-1-shaped notes side by side, of the same size
+        cv2.rectangle(desk, (x0, 400), (x0 + 600, 400 + 378), (90, 150, 170), -1)
+    inspection = inspect_side(encode_jpeg(desk), Side.FRONT, ocr_engine, IdCardConfig())
+    codes = [r.code.value for r in inspection.reasons]
+    assert "MULTIPLE_CARDS" not in codes, inspection.measurements
+    assert codes == ["CARD_NOT_FOUND"], inspection.measurements

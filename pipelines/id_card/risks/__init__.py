@@ -153,7 +153,11 @@ def assess_risks(
         )
     )
     signals.append(detect_edited_image(data, card, side, noise_ratio=config.edit_noise_ratio))
-    signals.append(count_cards(decoded.pixels, lines, corners))
+    if side is not None:
+        # Several cards matter where one was read (whose is it?); with nothing read, shapes
+        # and look-alikes on a desk or in the dark are no evidence, and the capture stage
+        # says why nothing was read.
+        signals.append(count_cards(decoded.pixels, lines, corners))
     if card is not None and side is not None:
         signals.append(
             detect_photocopy(
