@@ -403,6 +403,16 @@ def test_a_sheet_of_paper_beside_the_card_is_no_second_card() -> None:
     frame[330:870, 1000:1720] = 235  # a 4:3 sheet, card-sized
     signal = count_cards(frame, (), _corners(100, 380, 800, 822))
     assert signal.confidence < 0.5, signal.evidence
+    a4 = frame.copy()
+    a4[330:870, 1000:1720] = 60
+    a4[350:850, 1000:1707] = 235  # an A4 sheet (1.414), card-sized
+    assert abs(np.log(707 / 500 / (85.6 / 54))) > 0.10
+    signal = count_cards(a4, (), _corners(100, 380, 800, 822))
+    assert signal.confidence < 0.5 and signal.evidence["quad_aspects"] == [], signal.evidence
+    card = a4.copy()
+    card[350:850, 1000:1707] = 60
+    card[380:822, 1000:1700] = 235  # a card-shaped one in its place
+    assert count_cards(card, (), _corners(100, 380, 800, 822)).confidence >= 0.5
 
 
 def test_two_cards_touching_make_one_long_outline() -> None:
