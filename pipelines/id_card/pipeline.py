@@ -579,6 +579,13 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         and sharpness >= config.min_sharpness
         and card_glare < _WASHED_OUT
     )
+    if view.reading.side not in (None, side) and view.confident(
+        view.reading.side, config.min_field_confidence
+    ):
+        # The other side of the card, read with confidence: the side stage says so, and that
+        # is what the candidate must change first (framing advice about the wrong side of
+        # the card helps no one).
+        return StageResult(measured={**measured, "confident": True}, limits=limits)
     if (
         view.from_outline
         and not view.reading.lines

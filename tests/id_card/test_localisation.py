@@ -353,3 +353,25 @@ def test_two_card_shaped_notes_with_no_print_are_no_card_not_several_cards(ocr_e
     codes = [r.code.value for r in inspection.reasons]
     assert "MULTIPLE_CARDS" not in codes, inspection.measurements
     assert codes == ["CARD_NOT_FOUND"], inspection.measurements
+
+
+@pytest.mark.slow
+def test_the_other_side_read_with_confidence_is_the_wrong_side_even_when_cut(
+    cases, ocr_engine
+) -> None:
+    """The emblem side uploaded as the portrait side, its title running off the top: the
+    candidate must first turn the card over, so that is what the answer says."""
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    entry, images = cases["good_flat"]
+    pixels, corners = _crop_around_card(entry, images["back"], "back")
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+    pad = int(0.08 * (x1 - x0))
+    crop = pixels[int(y0 + 0.2 * (y1 - y0)) : int(y1) + pad, max(0, int(x0) - pad) : int(x1) + pad]
+    upload = encode_jpeg(crop.copy())
+    config = IdCardConfig()
+    as_back = inspect_side(upload, Side.BACK, ocr_engine, config)
+    assert [r.code.value for r in as_back.reasons] == ["CARD_INCOMPLETE"], as_back.measurements
+    as_front = inspect_side(upload, Side.FRONT, ocr_engine, config)
+    assert [r.code.value for r in as_front.reasons] == ["WRONG_SIDE"], as_front.measurements
