@@ -206,8 +206,10 @@ class IdCardConfig(BaseModel):
         "overexposed (tune sets: photos without a card 196 at most, washed-out photos 242+)",
     )
     glare_field_fraction: float = Field(
-        0.1,
-        description="share of an unreadable key field covered by specular glare: blamed on glare",
+        0.06,
+        description="share of an unreadable key field covered by specular glare: blamed on glare "
+        "(a spot over a short name covers little of the field's region: glare defects 0.095 "
+        "and up; 0.1 called two of them TEXT_UNREADABLE)",
     )
     parallel_sides: bool = Field(
         True, description="inspect front and back concurrently (pair with OCR threads=1)"

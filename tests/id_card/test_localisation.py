@@ -375,3 +375,35 @@ def test_the_other_side_read_with_confidence_is_the_wrong_side_even_when_cut(
     assert [r.code.value for r in as_back.reasons] == ["CARD_INCOMPLETE"], as_back.measurements
     as_front = inspect_side(upload, Side.FRONT, ocr_engine, config)
     assert [r.code.value for r in as_front.reasons] == ["WRONG_SIDE"], as_front.measurements
+
+
+@pytest.mark.slow
+def test_a_glare_spot_over_a_short_name_is_glare(cases, ocr_engine) -> None:
+    """A spot of glare over a two- or three-character name hides it while covering under a
+    tenth of the name's region (which spans the longest names): the candidate is told of the
+    glare on 姓名, not that the text cannot be read."""
+    import cv2
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    entry, images = cases["good_flat"]
+    pixels, corners = _crop_around_card(entry, images["front"], "front")
+    unit = np.float32([[0, 0], [1, 0], [1, 1], [0, 1]])
+    to_photo = cv2.getPerspectiveTransform(unit, corners.astype(np.float32))
+    name = entry["person"]["name"]
+    # the name's value starts ~18 % in and runs ~5.5 % of the width per character
+    centre = np.float32([[[0.18 + 0.0275 * len(name), 0.155]]])
+    ((cx, cy),) = cv2.perspectiveTransform(centre, to_photo)[0]
+    width = float(np.linalg.norm(corners[1] - corners[0]))
+    spot = np.zeros(pixels.shape[:2], np.float32)
+    axes = (int(0.03 * len(name) * width), int(0.04 * width))
+    cv2.ellipse(spot, (int(cx), int(cy)), axes, 0, 0, 360, 1.0, -1)
+    spot = cv2.GaussianBlur(spot, (0, 0), 0.006 * width)[..., None]
+    glared = (pixels * (1 - spot) + 255 * spot).clip(0, 255).astype(np.uint8)
+    inspection = inspect_side(encode_jpeg(glared), Side.FRONT, ocr_engine, IdCardConfig())
+    capture = inspection.measurements["stages"]["capture"]
+    assert [r.code.value for r in inspection.reasons] == ["GLARE"], capture
+    assert inspection.reasons[0].detail["fields"] == ["name"]
+    assert capture["measured"]["glare_fields"]["name"] < 0.1  # under the old limit
