@@ -130,8 +130,7 @@ def assess_risks(
         # The emblem's or the portrait's look is evidence only where the card lies as it was
         # rectified: the region inside the photo, and the side's key text read where the
         # layout puts it (cut-off, misplaced, dark or washed-out cards fail this, and their
-        # capture problem is named by the capture stage instead). The same holds for the
-        # colour of the card's paper.
+        # capture problem is named by the capture stage instead).
         region = _PORTRAIT_BOX if side is Side.FRONT else FIELD_REGIONS[side]["emblem"]
         placed = _in_frame(view, region, decoded.pixels.shape[:2]) and all(
             (view.field_scores.get(name) or 0.0) >= config.region_min_read_score
@@ -188,20 +187,21 @@ def assess_risks(
                     min_region_px=config.portrait_min_region_px,
                 )
             )
-        covered = detect_covered_field(
-            card,
-            side,
-            view.field_scores,
-            min_cover=config.cover_min_share,
-            in_photo=[
-                name
-                for name in _COVER_FIELDS[side]
-                if _in_frame(view, FIELD_REGIONS[side][name], decoded.pixels.shape)
-            ],
-            text_boxes=[line.box for line in lines],
-            min_sharpness=min_sharpness,
+        signals.append(
+            detect_covered_field(
+                card,
+                side,
+                view.field_scores,
+                min_cover=config.cover_min_share,
+                in_photo=[
+                    name
+                    for name in _COVER_FIELDS[side]
+                    if _in_frame(view, FIELD_REGIONS[side][name], decoded.pixels.shape)
+                ],
+                text_boxes=[line.box for line in lines],
+                min_sharpness=min_sharpness,
+            )
         )
-        signals.append(covered)
     return RiskAssessment(tuple(signals), config.flag_confidence, config.signal_flag_confidence)
 
 
