@@ -129,6 +129,12 @@ class IdCardConfig(BaseModel):
         description="card-likeness at or above which that coarse outline is read (it must also "
         "hold a block the text detector found; tune sets: no photo without a card reached 0.6)",
     )
+    small_card_long_side: int = Field(
+        1280,
+        description="when nothing of a card was read, the outline search once more at this "
+        "size for a small card-shaped outline with print inside (a card held too far away, "
+        "which larger shapes on a desk outscore at outline_long_side)",
+    )
     card_width_px: int = Field(856, description="canonical card image width (10 px per mm)")
     card_height_px: int = Field(540, description="canonical card image height")
     ocr_width_px: int = Field(

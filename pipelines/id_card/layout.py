@@ -7,6 +7,9 @@ covers, and break ties when the OCR text alone cannot.
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
+
 from pipelines.id_card.result import Side
 
 Region = tuple[float, float, float, float]
@@ -65,3 +68,15 @@ ADDRESS_CONTINUATION = (0.585, 0.76)
 def front_label_at(y_fraction: float) -> str:
     """The label printed nearest to this height on the portrait side."""
     return min(FRONT_LABEL_ROWS, key=lambda label: abs(FRONT_LABEL_ROWS[label] - y_fraction))
+
+
+def card_to_photo(corners: np.ndarray, rotated_180: bool, points: np.ndarray) -> np.ndarray:
+    """Photo pixels of points given as fractions (x, y) of the upright card, for a card
+    whose ``corners`` (TL, TR, BR, BL) run in the photo's order: when the reading turned
+    the card by 180 degrees, the upright card's top-left is the photo's bottom-right."""
+    fractions = np.asarray(points, np.float32).reshape(-1, 2)
+    if rotated_180:
+        fractions = 1.0 - fractions
+    unit = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
+    warp = cv2.getPerspectiveTransform(unit, np.asarray(corners, np.float32))
+    return cv2.perspectiveTransform(fractions.reshape(1, -1, 2), warp)[0]

@@ -126,7 +126,7 @@ def _groups(boxes: list[np.ndarray], gap: float, spread: float) -> list[list[int
     return list(out.values())
 
 
-def _touched(points: np.ndarray, width: int, height: int, margin: float) -> tuple[str, ...]:
+def edges_near(points: np.ndarray, width: int, height: int, margin: float) -> tuple[str, ...]:
     edges = []
     if points[:, 0].min() <= margin:
         edges.append("left")
@@ -160,8 +160,8 @@ def _region(boxes: list[np.ndarray], width: int, height: int) -> TextRegion | No
     return TextRegion(
         corners=corners,
         lines=len(boxes),
-        touched_edges=_touched(np.concatenate(boxes), width, height, 0.01 * max(width, height)),
-        outside_edges=_touched(corners, width, height, -0.01 * max(width, height)),
+        touched_edges=edges_near(np.concatenate(boxes), width, height, 0.01 * max(width, height)),
+        outside_edges=edges_near(corners, width, height, -0.01 * max(width, height)),
     )
 
 

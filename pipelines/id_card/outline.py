@@ -306,6 +306,70 @@ def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineRe
     )
 
 
+# A card held far away is a small card-shaped outline with print inside it. These limits
+# keep shapes near the ID-1 aspect (perspective and a soft outline allowed for: a small card
+# on a sheet shares part of its outline with the sheet's print) and drop sticky notes (no
+# print), sheets and books (other aspects).
+_SMALL_ASPECT_FIT = 0.6
+_SMALL_PARALLEL = 0.6
+_SMALL_FILL = 0.85
+_SMALL_MIN_LONG_PX = 24  # at the search size: smaller is noise, not a card
+_SMALL_TRIED = 30  # candidates rectified to look for print, most card-like first (cheap: 86 x 54)
+_FLAT_STD = 12.0  # grey levels inside a shape with nothing drawn on it
+
+
+def find_small_cards(
+    image: np.ndarray, *, long_side: int, max_long_edge: float, limit: int = 3
+) -> list[np.ndarray]:
+    """Corners (``image`` pixels) of up to ``limit`` card-like complete outlines with print
+    inside whose long edge is under ``max_long_edge`` ``image`` pixels, most card-like
+    first, searched at ``long_side``: a card held too far away, which the search at its
+    usual size loses to the larger shapes around it on a desk."""
+    height, width = image.shape[:2]
+    ratio = min(1.0, long_side / max(height, width))
+    small = cv2.resize(
+        image, (round(width * ratio), round(height * ratio)), interpolation=cv2.INTER_AREA
+    )
+    sh, sw = small.shape[:2]
+    frame_area = float(sh * sw)
+    found: list[tuple[float, np.ndarray]] = []
+    for edges in _edge_maps(small):
+        contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+        for contour in contours:
+            hull = cv2.convexHull(contour)
+            quad = order_corners(_quad_from_hull(hull))
+            long_edge = (
+                float(np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])) / 2
+            )
+            if not _SMALL_MIN_LONG_PX <= long_edge < max_long_edge * ratio:
+                continue
+            if _cut_edges(quad, hull, sw, sh):
+                continue
+            score, detail = _score(quad, cv2.contourArea(hull), frame_area, 0)
+            aspect_fit = max(0.0, 1.0 - abs(np.log(detail["aspect"] / ID1_ASPECT)) / 0.3)
+            if (
+                aspect_fit >= _SMALL_ASPECT_FIT
+                and detail["parallel"] >= _SMALL_PARALLEL
+                and detail["fill"] >= _SMALL_FILL
+            ):
+                found.append((score, refine_corners(quad, contour)))
+    found.sort(key=lambda item: -item[0])
+    kept: list[np.ndarray] = []
+    printed: list[np.ndarray] = []
+    for _, quad in found:
+        centre = quad.mean(axis=0)
+        if any(np.linalg.norm(centre - other.mean(axis=0)) < 4 for other in kept):
+            continue  # the same shape from another edge map
+        kept.append(quad)
+        card = rectify_card(small, quad, width=86, height=54)
+        gray = cv2.cvtColor(card[5:-5, 8:-8], cv2.COLOR_BGR2GRAY)
+        if float(gray.std()) >= _FLAT_STD:
+            printed.append(quad / ratio)
+        if len(printed) >= limit or len(kept) >= _SMALL_TRIED:
+            break
+    return printed
+
+
 def rectify_card(image: np.ndarray, corners: np.ndarray, *, width: int, height: int) -> np.ndarray:
     """Warp the quadrilateral to an upright ``width`` x ``height`` card image."""
     target = np.array(

@@ -38,10 +38,15 @@ from pipelines.id_card.fields import (
     parse_back,
     parse_front,
 )
-from pipelines.id_card.layout import FIELD_NAMES_ZH
-from pipelines.id_card.locate import TextRegion, locate_by_text, rectify_region
+from pipelines.id_card.layout import FIELD_NAMES_ZH, card_to_photo
+from pipelines.id_card.locate import TextRegion, edges_near, locate_by_text, rectify_region
 from pipelines.id_card.messages import EDGE_ZH, reason, wrong_side_message
-from pipelines.id_card.outline import OutlineResult, detect_card_outline, rectify_card
+from pipelines.id_card.outline import (
+    OutlineResult,
+    detect_card_outline,
+    find_small_cards,
+    rectify_card,
+)
 from pipelines.id_card.quality import (
     frame_exposure,
     glare_mask,
@@ -313,6 +318,24 @@ def read_stage(
                 path="contour_coarse",
             )
             tried.append("contour_coarse")
+    if best is None or best.reading.side is None:
+        # Nothing of a card read: a card held far away on a desk loses the outline search to
+        # the larger shapes around it (sheets, notes) and its text is too small to detect.
+        # A small card-shaped outline with print inside, read as one side of a card, is that
+        # card, to be called too small. (Taken only when a side is read: on the tune halves
+        # such shapes without a readable side were details of photos with no card.)
+        for corners in find_small_cards(
+            image,
+            long_side=config.small_card_long_side,
+            max_long_edge=config.min_card_width_px * scale,
+        ):
+            view = _outline_view(
+                image, corners, engine=engine, config=config, scale=scale, path="contour_small"
+            )
+            tried.append("contour_small")
+            if view.reading.side is not None:
+                best = view
+                break
     measured: dict[str, Any] = {"tried": tried, "text_boxes": located.boxes if located else None}
     if best is not None:
         measured.update(
@@ -388,6 +411,40 @@ def _missing_anchors(view: CardView) -> list[str]:
     return [a[0] for a in _ANCHORS[view.reading.side] if not any(k in text for k in a)]
 
 
+def _title_cut_edges(view: CardView, frame_size: tuple[int, int]) -> tuple[str, ...]:
+    """Frame edges that cut the emblem side's title (中华人民共和国), on the text path.
+
+    The title is no key field, so a card cut through it (or through the emblem beside it)
+    still reads every field with confidence, and the padded block around the text says too
+    little about the card's extent to tell a cut card from one close to the edge. The
+    layout does: the title and the 居民身份证 heading below it are printed a tenth of the
+    card's height and more inside its edges, so a title or heading line that runs into
+    the frame is cut there; and a title not read whole, where the heading puts it (about
+    one heading height higher) outside the frame, is cut off there."""
+    if view.from_outline or view.reading.side is not Side.BACK:
+        return ()
+    card_height, card_width = view.reading.card.shape[:2]
+    size = np.array([card_width, card_height], np.float32)
+    headings = [line for line in view.reading.lines if "身份证" in line.text.replace(" ", "")]
+    if not headings:
+        return ()  # the heading gone too: two anchors missing, which the caller judges
+    heading = max(headings, key=lambda line: float(np.ptp(line.box[:, 1])))
+    top, bottom = float(heading.box[:, 1].min()), float(heading.box[:, 1].max())
+    above = [line for line in view.reading.lines if float(line.box[:, 1].mean()) < bottom]
+    width, height = frame_size
+    rotated = view.reading.rotated_180
+    edges: list[str] = []
+    for line in above:
+        points = card_to_photo(view.corners, rotated, line.box / size)
+        edges += edges_near(points, width, height, 0.01 * max(width, height))
+    title = "".join(line.text for line in above).replace(" ", "")
+    if not ("中" in title and "国" in title):
+        expected = np.array([[float(heading.box[:, 0].mean()), top - 0.8 * (bottom - top)]])
+        where = card_to_photo(view.corners, rotated, expected / size)
+        edges += edges_near(where, width, height, 0)
+    return tuple(dict.fromkeys(edges))
+
+
 def _nearest_edge(corners: np.ndarray, frame_size: tuple[int, int]) -> str:
     width, height = frame_size
     gaps = {
@@ -416,6 +473,12 @@ def _framing_reasons(
     if crossed:
         where = "、".join(EDGE_ZH[e] for e in crossed)
         return (reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=crossed),)
+    title_cut = list(_title_cut_edges(view, frame_size))
+    if title_cut:
+        where = "、".join(EDGE_ZH[e] for e in title_cut)
+        return (
+            reason(ReasonCode.CARD_INCOMPLETE, side, where, edges=title_cut, cut_through="title"),
+        )
     # Where every key field read with confidence, one missing anchor may be a misread label
     # (a title read as 中华人民共禾国): the card's estimated extent crossing an edge then
     # counts only where its outline is cut by that same edge (or the print itself runs

@@ -329,19 +329,21 @@ def build_case(i: int, seed: int, today: date = TODAY, max_side: int | None = No
     return case, images
 
 
-def _write_one(args: tuple[int, int, str, str, int | None]) -> dict[str, Any]:
-    i, seed, out, today, max_side = args
-    case, images = build_case(i, seed, date.fromisoformat(today), max_side)
+def _write_one(args: tuple[int, int, str, str, int | None, str | None]) -> dict[str, Any]:
+    i, seed, out, today, max_side, category = args
+    case, images = build_case(i, seed, date.fromisoformat(today), max_side, category)
     for slot, data in images.items():
         (Path(out) / case[slot]).write_bytes(data)
     return case
 
 
 def generate(out: Path, count: int, seed: int, *, today: date = TODAY,
-             max_side: int | None = None, jobs: int = 1) -> dict[str, Any]:
-    """Write ``count`` cases and ``manifest.json`` into ``out``; return the manifest."""
+             max_side: int | None = None, jobs: int = 1,
+             category: str | None = None) -> dict[str, Any]:
+    """Write ``count`` cases and ``manifest.json`` into ``out``; return the manifest.
+    ``category`` makes every case of that one category (a targeted development set)."""
     out.mkdir(parents=True, exist_ok=True)
-    work = [(i, seed, str(out), today.isoformat(), max_side) for i in range(count)]
+    work = [(i, seed, str(out), today.isoformat(), max_side, category) for i in range(count)]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             cases = list(pool.map(_write_one, work, chunksize=4))
@@ -373,10 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-side", type=int, default=None,
                         help="shrink every photo to at most this long side (tests)")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--category", choices=CATEGORIES, default=None,
+                        help="every case of this one category (a targeted development set)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     manifest = generate(args.out, args.count, args.seed, today=args.today,
-                        max_side=args.max_side, jobs=args.jobs)
+                        max_side=args.max_side, jobs=args.jobs, category=args.category)
     counts: dict[tuple[str, str], int] = {}
     for case in manifest["cases"]:
         key = (case["category"], case["split"])

@@ -407,3 +407,61 @@ def test_a_glare_spot_over_a_short_name_is_glare(cases, ocr_engine) -> None:
     assert [r.code.value for r in inspection.reasons] == ["GLARE"], capture
     assert inspection.reasons[0].detail["fields"] == ["name"]
     assert capture["measured"]["glare_fields"]["name"] < 0.1  # under the old limit
+
+
+def test_a_small_card_beside_larger_card_shaped_things_on_a_desk_is_too_small(
+    cases, ocr_engine
+) -> None:
+    """A card held far away on a desk beside a large printed sheet, which the outline
+    search at its usual size prefers (a sheet that fills half the photo outscores a small
+    card): the sheet reads nothing; the small outline with print, read as a card, is the
+    one too small."""
+    import cv2
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    rng = np.random.default_rng(21)
+    desk = np.full((1500, 2000, 3), (45, 45, 48), np.uint8)
+    desk = cv2.add(desk, rng.integers(0, 8, desk.shape, dtype=np.uint8))
+    cv2.rectangle(desk, (500, 235), (1956, 1265), (228, 230, 232), -1)  # an A4 sheet
+    for y in range(280, 1230, 26):  # its print: dashed lines no recogniser reads as words
+        for x in range(560, 1900, 64):
+            cv2.line(desk, (x, y), (x + 44, y), (70, 70, 70), 3)
+    cv2.rectangle(desk, (100, 1100), (300, 1300), (60, 220, 240), -1)  # a yellow note
+    entry, images = cases["good_flat"]
+    desk = _card_pasted(
+        desk, entry, images["front"], [[120, 400], [290, 400], [290, 507], [120, 507]]
+    )
+    inspection = inspect_side(encode_jpeg(desk), Side.FRONT, ocr_engine, IdCardConfig())
+    read = inspection.measurements["stages"]["read"]["measured"]
+    assert [r.code.value for r in inspection.reasons] == ["CARD_TOO_SMALL"], read
+    assert read["path"] == "contour_small" and read["side_read"] == "front", read
+
+
+def test_an_emblem_side_cut_through_its_title_is_incomplete_though_every_field_reads(
+    cases, ocr_engine
+) -> None:
+    """The title and emblem are no key fields: a card cut through them still reads its
+    authority and validity with confidence. The title is then read in part, or not at all
+    where the 居民身份证 heading puts it beyond the frame, and that edge is named."""
+    import numpy as np
+
+    from pipelines.id_card import IdCardConfig
+    from pipelines.io import encode_jpeg
+
+    entry, images = cases["good_flat"]
+    pixels, corners = _crop_around_card(entry, images["back"], "back")
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+    pad = int(0.15 * (x1 - x0))
+    bottom, left = min(pixels.shape[0], int(y1) + pad), max(0, int(x0) - pad)
+    right = min(pixels.shape[1], int(x1) + pad)
+    for cut in (0.2, 0.3):  # through the title; just above the heading
+        crop = pixels[int(y0 + cut * (y1 - y0)) : bottom, left:right]
+        inspection = inspect_side(
+            encode_jpeg(np.ascontiguousarray(crop)), Side.BACK, ocr_engine, IdCardConfig()
+        )
+        codes = [r.code.value for r in inspection.reasons]
+        assert codes == ["CARD_INCOMPLETE"], (cut, inspection.measurements)
+        assert inspection.reasons[0].detail["edges"] == ["top"], inspection.reasons[0].detail

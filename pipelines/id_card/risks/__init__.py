@@ -40,11 +40,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 
 from pipelines.compose import StageResult
-from pipelines.id_card.layout import FIELD_REGIONS
+from pipelines.id_card.layout import FIELD_REGIONS, card_to_photo
 from pipelines.id_card.result import Side
 from pipelines.id_card.risks.cards import count_cards
 from pipelines.id_card.risks.covered import _COVER_FIELDS, detect_covered_field
@@ -99,12 +98,9 @@ def _in_frame(
     if view is None:
         return False
     x0, y0, x1, y1 = box
-    if view.reading.rotated_180:  # the corners run in the photo's order, the card upright
-        x0, y0, x1, y1 = 1 - x1, 1 - y1, 1 - x0, 1 - y0
-    unit = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
-    warp = cv2.getPerspectiveTransform(unit, view.corners.astype(np.float32))
-    points = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float32)
-    mapped = cv2.perspectiveTransform(points, warp)[0]
+    mapped = card_to_photo(
+        view.corners, view.reading.rotated_180, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    )
     h, w = shape[:2]
     return bool(np.all((mapped >= -1) & (mapped <= [w + 1, h + 1])))
 
