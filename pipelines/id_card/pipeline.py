@@ -322,8 +322,8 @@ def read_stage(
         # Nothing of a card read: a card held far away on a desk loses the outline search to
         # the larger shapes around it (sheets, notes) and its text is too small to detect.
         # A small card-shaped outline with print inside, read as one side of a card, is that
-        # card, to be called too small. (Taken only when a side is read: on the tune halves
-        # such shapes without a readable side were details of photos with no card.)
+        # card, to be called too small. (Taken only when a side is read: on development set
+        # 2051 two such shapes that read as no side were details of photos with no card.)
         for corners in find_small_cards(
             image,
             long_side=config.small_card_long_side,

@@ -682,3 +682,19 @@ def _risk_pipeline(engine: object, config: IdCardConfig) -> object:
     from pipelines.id_card.pipeline import side_pipeline
 
     return side_pipeline(engine, config).until("risks")  # type: ignore[arg-type]
+
+
+def test_a_second_portrait_side_of_other_artwork_is_told_by_its_face(ocr_engine) -> None:
+    """Two portrait sides side by side whose artwork differs: neither outline stands clear of
+    the desk and the read card's look matches the other only in part (0.40 against the 0.6
+    a second card of the same artwork reaches); the face where that placement puts its
+    portrait settles it (samples.id_attacks two_cards, seed 3006, case 8)."""
+    from samples.id_attacks.generate import build_attack
+
+    pipeline = _risk_pipeline(ocr_engine, IdCardConfig())
+    _, data = build_attack("two_cards", 8, 3006)
+    assessment = pipeline.run({"data": data, "side": Side.FRONT})["risks"].output
+    evidence = assessment[RiskCode.MULTIPLE_CARDS].evidence
+    assert "MULTIPLE_CARDS" in [s.code.value for s in assessment.flagged], evidence
+    assert evidence["layout_match"] < 0.6 and evidence["card_quads"] >= 2, evidence
+    assert evidence["second_portrait_face"] >= 0.7, evidence

@@ -152,7 +152,19 @@ def assess_risks(
         # Several cards matter where one was read (whose is it?); with nothing read, shapes
         # and look-alikes on a desk or in the dark are no evidence, and the capture stage
         # says why nothing was read.
-        signals.append(count_cards(decoded.pixels, lines, corners))
+        signals.append(
+            count_cards(
+                decoded.pixels,
+                lines,
+                corners,
+                faces=(
+                    face_detector()
+                    if side is Side.FRONT and config.portrait_faces_enabled
+                    else None
+                ),
+                rotated_180=view.reading.rotated_180 if view is not None else False,
+            )
+        )
     if card is not None and side is not None:
         signals.append(
             detect_photocopy(

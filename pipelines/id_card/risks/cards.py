@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from pipelines.id_card.risks.portrait import _PORTRAIT_BOX
 from pipelines.id_card.risks.signal import RiskCode, RiskSignal, _timed
 
 if TYPE_CHECKING:
+    from pipelines.id_card.risks.portrait import FaceDetector
     from pipelines.ocr import TextLine
 
 
@@ -32,6 +34,10 @@ _MATCH_LIGHTNESS = (0.6, 1.6)  # a placement's mean L* against the card's
 _MATCH_BAND = 6.0  # px: the slow variation removed before matching
 _MATCH_SPREAD = (0.5, 2.0)  # a placement's detail (std) against the card's
 _MATCH_SCORE = 0.6
+# A weaker match (a second card of other artwork) is looked at for a face in its portrait
+# region: good captures' best placements measured 0.48-0.51 at most, so this gate only bounds
+# the cost (a rectification and one face-detector pass, about 3 ms).
+_FACE_GATE = 0.3
 _NUMBER_LINE = re.compile(r"\d{17}[\dXx]")
 
 
@@ -56,19 +62,20 @@ def _band(lightness: np.ndarray) -> np.ndarray:
     return fine - cv2.GaussianBlur(lightness, (0, 0), _MATCH_BAND)
 
 
-def _layout_match(small: np.ndarray, quad: np.ndarray) -> float:
+def _layout_match(small: np.ndarray, quad: np.ndarray) -> tuple[float, np.ndarray | None]:
     """Best normalised cross-correlation, outside the card that was read, of the card's own
     look (its grey levels, rectified at ``_MATCH_WIDTH`` px and slightly blurred) at its size
     and turned by ``_MATCH_ANGLES``: a second card of the same side repeats its layout (title
     and emblem, or labels, portrait and number at their places) whatever it says. A
     placement counts only wholly inside the photo, less than 10 % on the card read, and of
     the card's tint and about its lightness (wood grain, a sheet of printed paper correlate
-    with text lines too but have neither). -1 when no placement qualifies."""
+    with text lines too but have neither). -1 when no placement qualifies. With the score,
+    the best placement's corners in ``small``'s pixels, in the order of ``quad``'s."""
     quad = quad.astype(np.float32)
     top = quad[1] - quad[0]
     length = (np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])) / 2
     if length < 8:
-        return -1.0
+        return -1.0, None
     width = _MATCH_WIDTH
     height = round(width / _ID1_ASPECT)
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
@@ -85,6 +92,7 @@ def _layout_match(small: np.ndarray, quad: np.ndarray) -> float:
     centre = (float(quad[:, 0].mean()), float(quad[:, 1].mean()))
     base = float(np.degrees(np.arctan2(top[1], top[0])))
     best = -1.0
+    placement: np.ndarray | None = None
     for turn in _MATCH_ANGLES:
         # the photo turned and scaled so that the read card lies upright at the template's size
         warp = cv2.getRotationMatrix2D(centre, base + turn, width / length)
@@ -120,9 +128,38 @@ def _layout_match(small: np.ndarray, quad: np.ndarray) -> float:
             & (lightness > _MATCH_LIGHTNESS[0] * tint[0])
             & (lightness < _MATCH_LIGHTNESS[1] * tint[0])
         )
-        if ok.any():
-            best = max(best, float(scores[ok].max()))
-    return best
+        if ok.any() and float(scores[ok].max()) > best:
+            best = float(scores[ok].max())
+            row, col = np.unravel_index(int(np.argmax(np.where(ok, scores, -2.0))), ok.shape)
+            placed = np.array(
+                [[col, row], [col + width, row], [col + width, row + height], [col, row + height]],
+                np.float32,
+            )
+            placement = cv2.transform(placed[None], cv2.invertAffineTransform(warp))[0]
+    return best, placement
+
+
+def _second_portrait(
+    image: np.ndarray,
+    placement: np.ndarray,
+    rotated_180: bool,
+    faces: FaceDetector,
+    min_score: float,
+) -> float:
+    """Best face score in the portrait region of a placement of the card's look beside it
+    (``image`` pixels, corners in the order of the read card's): a second portrait side
+    shows its holder's face where the layout puts it, whatever its artwork."""
+    target = np.array([[0, 0], [856, 0], [856, 540], [0, 540]], np.float32)
+    card = cv2.warpPerspective(
+        image, cv2.getPerspectiveTransform(placement.astype(np.float32), target), (856, 540)
+    )
+    if rotated_180:
+        card = np.ascontiguousarray(card[::-1, ::-1])
+    x0, y0, x1, y1 = _PORTRAIT_BOX
+    found, best = faces.scan(
+        card[int(y0 * 540) : int(y1 * 540), int(x0 * 856) : int(x1 * 856)], min_score=min_score
+    )
+    return best if found else 0.0
 
 
 def count_cards(
@@ -133,10 +170,16 @@ def count_cards(
     long_side: int = 400,
     aspect_tolerance: float = 0.15,
     second_card_tolerance: float = 0.10,
+    faces: FaceDetector | None = None,
+    rotated_180: bool = False,
+    face_score: float = 0.7,
 ) -> RiskSignal:
     """Card-shaped quadrilaterals beside the card that was read (``card_corners``, in
     ``image`` pixels), of about its size; two cards side by side that merge into one
-    outline twice as long, of the card's colour; two number anchors on one reading."""
+    outline twice as long, of the card's colour; the card's look repeated beside it, or
+    (``faces`` given, for a portrait side turned by ``rotated_180`` as read) a face scoring
+    ``face_score`` where the best such placement has its portrait; two number anchors on
+    one reading."""
     started = time.perf_counter()
     ratio = long_side / max(image.shape[:2])
     small = cv2.resize(image, None, fx=ratio, fy=ratio, interpolation=cv2.INTER_AREA)
@@ -192,9 +235,16 @@ def count_cards(
         if apart and (not kept or area > 0.4 * kept[0][0]):
             kept.append((area, centre, aspect))
     cards = len(kept) + (1 if card_mask is not None else 0) + (1 if merged else 0)
+    placement: np.ndarray | None = None
     if card_mask is not None:
-        match = _layout_match(small, card_corners.astype(np.float32) * ratio)
+        match, placement = _layout_match(small, card_corners.astype(np.float32) * ratio)
     layout_second = match >= _MATCH_SCORE
+    portrait_face: float | None = None
+    if faces is not None and not layout_second and match >= _FACE_GATE and placement is not None:
+        # A second card of other artwork matches the read card's look only in part (its
+        # labels, portrait and number sit at the same places): its holder's face settles it.
+        portrait_face = _second_portrait(image, placement / ratio, rotated_180, faces, face_score)
+        layout_second = portrait_face > 0.0
     if layout_second:
         # another card of the read card's look; it may be the outline already counted
         cards = max(cards, 2)
@@ -208,6 +258,7 @@ def count_cards(
         "layout_match": round(match, 3),
         "layout_match_min": _MATCH_SCORE,
         "layout_second_card": layout_second,
+        "second_portrait_face": None if portrait_face is None else round(portrait_face, 3),
         "number_anchors": anchors,
         "number_lines": numbers,
     }
