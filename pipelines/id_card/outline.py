@@ -212,6 +212,16 @@ def _cut_candidate_score(candidate: _Candidate) -> float:
     return rectangularity * min(1.0, candidate.area / 0.12)
 
 
+def _downscaled(image: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """``image`` at most ``long_side`` on its long side (never enlarged), and the scale."""
+    height, width = image.shape[:2]
+    ratio = min(1.0, long_side / max(height, width))
+    small = cv2.resize(
+        image, (round(width * ratio), round(height * ratio)), interpolation=cv2.INTER_AREA
+    )
+    return small, ratio
+
+
 def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineResult:
     """Find the card's four corners in ``image`` (BGR); corners are returned in ``image`` pixels.
 
@@ -219,11 +229,7 @@ def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineRe
     trustworthy corners); nothing card-like at all is ``found=False``.
     """
     started = time.perf_counter()
-    height, width = image.shape[:2]
-    ratio = min(1.0, long_side / max(height, width))
-    small = cv2.resize(
-        image, (round(width * ratio), round(height * ratio)), interpolation=cv2.INTER_AREA
-    )
+    small, ratio = _downscaled(image, long_side)
     sh, sw = small.shape[:2]
     frame_area = float(sh * sw)
     complete: _Candidate | None = None
@@ -325,11 +331,7 @@ def find_small_cards(
     inside whose long edge is under ``max_long_edge`` ``image`` pixels, most card-like
     first, searched at ``long_side``: a card held too far away, which the search at its
     usual size loses to the larger shapes around it on a desk."""
-    height, width = image.shape[:2]
-    ratio = min(1.0, long_side / max(height, width))
-    small = cv2.resize(
-        image, (round(width * ratio), round(height * ratio)), interpolation=cv2.INTER_AREA
-    )
+    small, ratio = _downscaled(image, long_side)
     sh, sw = small.shape[:2]
     frame_area = float(sh * sw)
     found: list[tuple[float, np.ndarray]] = []
