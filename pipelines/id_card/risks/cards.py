@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from pipelines.id_card.outline import rectify_card
 from pipelines.id_card.risks.portrait import _PORTRAIT_BOX
 from pipelines.id_card.risks.signal import RiskCode, RiskSignal, _timed
 
@@ -149,10 +150,7 @@ def _second_portrait(
     """Best face score in the portrait region of a placement of the card's look beside it
     (``image`` pixels, corners in the order of the read card's): a second portrait side
     shows its holder's face where the layout puts it, whatever its artwork."""
-    target = np.array([[0, 0], [856, 0], [856, 540], [0, 540]], np.float32)
-    card = cv2.warpPerspective(
-        image, cv2.getPerspectiveTransform(placement.astype(np.float32), target), (856, 540)
-    )
+    card = rectify_card(image, placement, width=856, height=540)
     if rotated_180:
         card = np.ascontiguousarray(card[::-1, ::-1])
     x0, y0, x1, y1 = _PORTRAIT_BOX
