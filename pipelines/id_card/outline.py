@@ -157,6 +157,12 @@ def _cut_edges(quad: np.ndarray, hull: np.ndarray, width: int, height: int) -> t
 _BORDER_PENALTY = (1.0, 0.6, 0.2, 0.08, 0.05)
 
 
+def _aspect_fit(aspect: float) -> float:
+    """1 at the ID-1 aspect, falling to 0 at 0.3 off it in log aspect (perspective stretches
+    or squeezes the aspect, so the band around ID-1 is wide)."""
+    return max(0.0, 1.0 - abs(np.log(aspect / ID1_ASPECT)) / 0.3)
+
+
 def _score(
     quad: np.ndarray, contour_area: float, frame_area: float, touched: int
 ) -> tuple[float, dict[str, float]]:
@@ -168,7 +174,7 @@ def _score(
     quad_area = float(cv2.contourArea(ordered))
     fill = contour_area / max(quad_area, 1e-6)
     # perspective stretches or squeezes the aspect; allow a wide band around ID-1
-    aspect_fit = max(0.0, 1.0 - abs(np.log(aspect / ID1_ASPECT)) / 0.3)
+    aspect_fit = _aspect_fit(aspect)
     opposite = min(top, bottom) / max(top, bottom, 1e-6) * min(left, right) / max(left, right, 1e-6)
     size = quad_area / frame_area
     # A card cut by one frame edge is still a card (reported as incomplete); a shape
@@ -321,7 +327,14 @@ _SMALL_PARALLEL = 0.6
 _SMALL_FILL = 0.85
 _SMALL_MIN_LONG_PX = 24  # at the search size: smaller is noise, not a card
 _SMALL_TRIED = 30  # candidates rectified to look for print, most card-like first (cheap: 86 x 54)
-_FLAT_STD = 12.0  # grey levels inside a shape with nothing drawn on it
+_FEATURELESS_STD = 12.0  # grey levels; a card's print and portrait give 30+ even blurred
+
+
+def featureless(gray: np.ndarray) -> bool:
+    """Nothing drawn inside the shape: its inner part is one flat tone."""
+    height, width = gray.shape[:2]
+    inner = gray[height // 10 : height - height // 10, width // 10 : width - width // 10]
+    return float(inner.std()) < _FEATURELESS_STD
 
 
 def find_small_cards(
@@ -348,9 +361,8 @@ def find_small_cards(
             if _cut_edges(quad, hull, sw, sh):
                 continue
             score, detail = _score(quad, cv2.contourArea(hull), frame_area, 0)
-            aspect_fit = max(0.0, 1.0 - abs(np.log(detail["aspect"] / ID1_ASPECT)) / 0.3)
             if (
-                aspect_fit >= _SMALL_ASPECT_FIT
+                _aspect_fit(detail["aspect"]) >= _SMALL_ASPECT_FIT
                 and detail["parallel"] >= _SMALL_PARALLEL
                 and detail["fill"] >= _SMALL_FILL
             ):
@@ -364,8 +376,7 @@ def find_small_cards(
             continue  # the same shape from another edge map
         kept.append(quad)
         card = rectify_card(small, quad, width=86, height=54)
-        gray = cv2.cvtColor(card[5:-5, 8:-8], cv2.COLOR_BGR2GRAY)
-        if float(gray.std()) >= _FLAT_STD:
+        if not featureless(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)):
             printed.append(quad / ratio)
         if len(printed) >= limit or len(kept) >= _SMALL_TRIED:
             break

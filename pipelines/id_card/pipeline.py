@@ -44,6 +44,7 @@ from pipelines.id_card.messages import EDGE_ZH, reason, wrong_side_message
 from pipelines.id_card.outline import (
     OutlineResult,
     detect_card_outline,
+    featureless,
     find_small_cards,
     rectify_card,
 )
@@ -524,16 +525,6 @@ def _framing_reasons(
     return ()
 
 
-_FEATURELESS_STD = 12.0  # grey levels; a card's print and portrait give 30+ even blurred
-
-
-def _featureless(gray: np.ndarray) -> bool:
-    """Nothing drawn inside the shape: its inner part is one flat tone."""
-    height, width = gray.shape[:2]
-    inner = gray[height // 10 : height - height // 10, width // 10 : width - width // 10]
-    return float(inner.std()) < _FEATURELESS_STD
-
-
 def _shape_without_print(
     view: CardView, contrast: float, brightness: float, soft_card: bool, config: IdCardConfig
 ) -> bool:
@@ -653,7 +644,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         view.from_outline
         and not view.reading.lines
         and (view.long_edge_px < config.min_card_width_px or not _exposed(brightness, config))
-        and _featureless(gray)
+        and featureless(gray)
     ) or _shape_without_print(
         view,
         contrast,

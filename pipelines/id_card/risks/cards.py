@@ -12,7 +12,7 @@ import numpy as np
 
 from pipelines.id_card.outline import rectify_card
 from pipelines.id_card.risks.portrait import _PORTRAIT_BOX
-from pipelines.id_card.risks.signal import RiskCode, RiskSignal, _timed
+from pipelines.id_card.risks.signal import RiskCode, RiskSignal, _region, _timed
 
 if TYPE_CHECKING:
     from pipelines.id_card.risks.portrait import FaceDetector
@@ -153,10 +153,7 @@ def _second_portrait(
     card = rectify_card(image, placement, width=856, height=540)
     if rotated_180:
         card = np.ascontiguousarray(card[::-1, ::-1])
-    x0, y0, x1, y1 = _PORTRAIT_BOX
-    found, best = faces.scan(
-        card[int(y0 * 540) : int(y1 * 540), int(x0 * 856) : int(x1 * 856)], min_score=min_score
-    )
+    found, best = faces.scan(_region(card, _PORTRAIT_BOX), min_score=min_score)
     return best if found else 0.0
 
 
