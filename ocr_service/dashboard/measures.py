@@ -34,6 +34,9 @@ def _fmt(value: float, digits: int) -> str:
 _PATH_ZH = {
     "contour": "证件轮廓",
     "contour_coarse": "证件轮廓（缩小后查找，照片模糊）",
+    "contour_blurred": "证件轮廓（缩小后在多个形状中查找，照片模糊）",
+    "contour_small": "证件轮廓（放大后查找，证件过小）",
+    "contour_inner": "证件轮廓（纸张内的小形状）",
     "text": "文字定位",
     "text_sparse": "文字定位（仅一两行）",
 }

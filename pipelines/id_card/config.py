@@ -135,6 +135,17 @@ class IdCardConfig(BaseModel):
         "size for a small card-shaped outline with print inside (a card held too far away, "
         "which larger shapes on a desk outscore at outline_long_side)",
     )
+    blurred_card_long_side: int = Field(
+        320,
+        description="when nothing of a card was read, card-shaped outlines of a readable size "
+        "are searched at this size, where a defocused card's edge is sharp again",
+    )
+    blurred_card_min_score: float = Field(
+        0.55,
+        description="card-likeness at or above which such an outline is read (and, if its "
+        "strokes are soft, called blurred); development sets: blurred cards 0.56 and up "
+        "(all but 4 of 64), photos without a card 0.51 and below",
+    )
     card_width_px: int = Field(856, description="canonical card image width (10 px per mm)")
     card_height_px: int = Field(540, description="canonical card image height")
     ocr_width_px: int = Field(

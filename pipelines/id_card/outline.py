@@ -318,7 +318,7 @@ def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineRe
     )
 
 
-# A card held far away is a small card-shaped outline with print inside it. These limits
+# A card is a card-shaped outline with print inside it. These limits
 # keep shapes near the ID-1 aspect (perspective and a soft outline allowed for: a small card
 # on a sheet shares part of its outline with the sheet's print) and drop sticky notes (no
 # print), sheets and books (other aspects).
@@ -337,16 +337,26 @@ def featureless(gray: np.ndarray) -> bool:
     return float(inner.std()) < _FEATURELESS_STD
 
 
-def find_small_cards(
-    image: np.ndarray, *, long_side: int, max_long_edge: float, limit: int = 3
-) -> list[np.ndarray]:
-    """Corners (``image`` pixels) of up to ``limit`` card-like complete outlines with print
-    inside whose long edge is under ``max_long_edge`` ``image`` pixels, most card-like
-    first, searched at ``long_side``: a card held too far away, which the search at its
-    usual size loses to the larger shapes around it on a desk."""
+def find_card_shapes(
+    image: np.ndarray,
+    *,
+    long_side: int,
+    min_long_edge: float = 0.0,
+    max_long_edge: float = float("inf"),
+    limit: int = 3,
+) -> list[tuple[float, np.ndarray]]:
+    """Up to ``limit`` card-like complete outlines with print inside whose long edge lies
+    between ``min_long_edge`` and ``max_long_edge`` ``image`` pixels, most card-like first,
+    searched at ``long_side``: each its card-likeness and corners (``image`` pixels).
+
+    The outline search keeps only the most card-like shape; this keeps every card-shaped
+    one, for a card that loses that search to larger shapes around it on a desk: one held
+    too far away (searched finer), or one so defocused that its edge merges with theirs
+    (searched coarser, where the blur shrinks to a pixel or two)."""
     small, ratio = _downscaled(image, long_side)
     sh, sw = small.shape[:2]
     frame_area = float(sh * sw)
+    low = max(_SMALL_MIN_LONG_PX, min_long_edge * ratio)
     found: list[tuple[float, np.ndarray]] = []
     for edges in _edge_maps(small):
         contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
@@ -356,7 +366,7 @@ def find_small_cards(
             long_edge = (
                 float(np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])) / 2
             )
-            if not _SMALL_MIN_LONG_PX <= long_edge < max_long_edge * ratio:
+            if not low <= long_edge < max_long_edge * ratio:
                 continue
             if _cut_edges(quad, hull, sw, sh):
                 continue
@@ -369,15 +379,15 @@ def find_small_cards(
                 found.append((score, refine_corners(quad, contour)))
     found.sort(key=lambda item: -item[0])
     kept: list[np.ndarray] = []
-    printed: list[np.ndarray] = []
-    for _, quad in found:
+    printed: list[tuple[float, np.ndarray]] = []
+    for score, quad in found:
         centre = quad.mean(axis=0)
         if any(np.linalg.norm(centre - other.mean(axis=0)) < 4 for other in kept):
             continue  # the same shape from another edge map
         kept.append(quad)
         card = rectify_card(small, quad, width=86, height=54)
         if not featureless(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)):
-            printed.append(quad / ratio)
+            printed.append((float(score), quad / ratio))
         if len(printed) >= limit or len(kept) >= _SMALL_TRIED:
             break
     return printed

@@ -45,7 +45,7 @@ from pipelines.id_card.outline import (
     OutlineResult,
     detect_card_outline,
     featureless,
-    find_small_cards,
+    find_card_shapes,
     rectify_card,
 )
 from pipelines.id_card.quality import (
@@ -87,7 +87,8 @@ class CardView:
     """One attempt at the card: where it was found, and what reading it gave."""
 
     # "contour" (outline), "contour_coarse" (outline found on a coarser copy of a soft photo),
-    # "text" (text-anchored) or "text_sparse" (a line or two)
+    # "contour_blurred" (one of several card shapes found there), "contour_small" (a card
+    # held far away), "contour_inner", "text" (text-anchored) or "text_sparse" (a line or two)
     path: str
 
     @property
@@ -325,7 +326,7 @@ def read_stage(
         # A small card-shaped outline with print inside, read as one side of a card, is that
         # card, to be called too small. (Taken only when a side is read: on development set
         # 2051 two such shapes that read as no side were details of photos with no card.)
-        for corners in find_small_cards(
+        for _, corners in find_card_shapes(
             image,
             long_side=config.small_card_long_side,
             max_long_edge=config.min_card_width_px * scale,
@@ -337,7 +338,32 @@ def read_stage(
             if view.reading.side is not None:
                 best = view
                 break
+    if best is None or (best.reading.side is None and best.path != "contour_coarse"):
+        # Still nothing read: a defocused card on a desk merges its soft edge with the
+        # sheets around it, so the outline search takes a sheet or the card's portrait.
+        # At a coarse size its edge is sharp again: a clearly card-shaped outline of a
+        # readable size with print inside, whose strokes measure soft, is that card (a
+        # sheet of paper passes the shape test but keeps its print crisp).
+        blurred_scores: list[float] = []
+        for score, corners in find_card_shapes(
+            image,
+            long_side=config.blurred_card_long_side,
+            min_long_edge=config.min_card_width_px * scale,
+            limit=2,
+        ):
+            if score < config.blurred_card_min_score:
+                break
+            blurred_scores.append(round(score, 3))
+            view = _outline_view(
+                image, corners, engine=engine, config=config, scale=scale, path="contour_blurred"
+            )
+            tried.append("contour_blurred")
+            if view.reading.side is not None or _soft(view, config):
+                best = view if best is None else _blurred_over(best, view)
+                break
     measured: dict[str, Any] = {"tried": tried, "text_boxes": located.boxes if located else None}
+    if "contour_blurred" in tried:
+        measured["blurred_outline_scores"] = blurred_scores
     if best is not None:
         measured.update(
             path=best.path,
@@ -367,6 +393,20 @@ def read_stage(
         measured.update(frame)
         return StageResult(passed=False, reasons=(verdict,), measured=measured, stop=True)
     return StageResult(measured=measured, output=best)
+
+
+def _soft(view: CardView, config: IdCardConfig) -> bool:
+    gray = cv2.cvtColor(view.reading.card, cv2.COLOR_BGR2GRAY)
+    boxes = [line.box for line in view.reading.lines]
+    return stroke_sharpness(gray, boxes) < config.min_sharpness
+
+
+def _blurred_over(best: CardView, blurred: CardView) -> CardView:
+    """A blurred card's outline over what nothing of a card was read from, unless that
+    read a side or more lines."""
+    if blurred.reading.side is not None or len(blurred.reading.lines) >= len(best.reading.lines):
+        return blurred
+    return best
 
 
 def _holds_print(corners: np.ndarray, centres: tuple[tuple[float, float], ...]) -> bool:
@@ -553,7 +593,7 @@ def _clearly_card_like(outline: OutlineResult, config: IdCardConfig) -> bool:
 
 def _clearly_card_shaped(view: CardView, outline: OutlineResult, config: IdCardConfig) -> bool:
     """The view comes from a clearly card-like outline (the coarse one always is)."""
-    return view.path == "contour_coarse" or (
+    return view.path in ("contour_coarse", "contour_blurred") or (
         view.path == "contour" and _clearly_card_like(outline, config)
     )
 

@@ -465,3 +465,21 @@ def test_an_emblem_side_cut_through_its_title_is_incomplete_though_every_field_r
         codes = [r.code.value for r in inspection.reasons]
         assert codes == ["CARD_INCOMPLETE"], (cut, inspection.measurements)
         assert inspection.reasons[0].detail["edges"] == ["top"], inspection.reasons[0].detail
+
+
+@pytest.mark.parametrize("index", [35, 42])  # a front and a back on a desk of papers
+def test_a_defocused_card_among_papers_on_a_desk_is_blurry_not_missing(index, ocr_engine) -> None:
+    """Defocus merges a card's soft edge with the sheets overlapping it, so the outline
+    search takes a sheet (or the card's portrait) and the detector sees no print. Among
+    the card-shaped outlines at a coarse size, the card is one, with soft strokes inside:
+    blur is named. Without that search the same photos were "no card"."""
+    from pipelines.id_card import IdCardConfig
+
+    entry, images = build_case(index, 5006, max_side=MAX_SIDE, category="blurry")
+    side = Side(entry["expected_reasons"][0]["side"])
+    assert entry["images"][side.value]["background"] == "desk"
+    inspection = inspect_side(images[side.value], side, ocr_engine, IdCardConfig())
+    read = inspection.measurements["stages"]["read"]["measured"]
+    assert [r.code.value for r in inspection.reasons] == ["BLURRY"], read
+    assert read["path"] == "contour_blurred", read
+    assert min(read["blurred_outline_scores"]) >= IdCardConfig().blurred_card_min_score
