@@ -76,3 +76,46 @@ def test_two_faces_in_the_portrait_flag_and_a_genuine_front_does_not(ocr_engine)
     flagged, evidence = _portrait(ocr_engine, images["front"])
     assert case["expected_status"] == "verified" and flagged == {}, (flagged, evidence)
     assert evidence["faces"] == 1 and evidence["finding"] == "one_figure"
+
+
+def test_the_signals_run_side_by_side_and_report_in_a_fixed_order(ocr_engine) -> None:
+    """The signals of one side run concurrently; the assessment keeps one order (the
+    reasons of two rejecting risks come out the same way every time) and each signal
+    gives the same answer as when run alone."""
+    from pipelines.id_card.risks import detect_photocopy
+
+    pair = PAIRS[0]
+    expected = {
+        Side.FRONT: [
+            RiskCode.SCREEN_RECAPTURE,
+            RiskCode.EDITED_IMAGE,
+            RiskCode.MULTIPLE_CARDS,
+            RiskCode.PHOTOCOPY,
+            RiskCode.TEMPORARY_ID,
+            RiskCode.PORTRAIT,
+            RiskCode.COVERED_FIELD,
+        ],
+        Side.BACK: [
+            RiskCode.SCREEN_RECAPTURE,
+            RiskCode.EDITED_IMAGE,
+            RiskCode.MULTIPLE_CARDS,
+            RiskCode.PHOTOCOPY,
+            RiskCode.TEMPORARY_ID,
+            RiskCode.COVERED_FIELD,
+        ],
+    }
+    for side in (Side.FRONT, Side.BACK):
+        report = _pipeline(ocr_engine).run(
+            {"data": (GOOD / pair[side.value]).read_bytes(), "side": side}
+        )
+        signals = report["risks"].output.signals
+        assert [s.code for s in signals] == expected[side]
+        card = report["read"].output.reading.card
+        alone = detect_photocopy(
+            card,
+            side,
+            min_chroma=IdCardConfig().risks.copy_min_chroma,
+            region_placed=True,
+            card_inside=True,
+        )
+        assert dict(report["risks"].output[RiskCode.PHOTOCOPY].evidence) == dict(alone.evidence)
