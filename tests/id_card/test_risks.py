@@ -698,3 +698,19 @@ def test_a_second_portrait_side_of_other_artwork_is_told_by_its_face(ocr_engine)
     assert "MULTIPLE_CARDS" in [s.code.value for s in assessment.flagged], evidence
     assert evidence["layout_match"] < 0.6 and evidence["card_quads"] >= 2, evidence
     assert evidence["second_portrait_face"] >= 0.7, evidence
+
+
+def test_two_cards_read_as_one_block_of_text_are_two_cards(ocr_engine) -> None:
+    """Two emblem sides side by side with their text rows level: the detector joins them
+    into one block, which is read as the card. Two card-shaped outlines apart inside it,
+    each a third of it or more, cannot both fit on one card (samples.id_attacks two_cards,
+    seed 3008, case 2); on 1,050 good sides no reading held even one."""
+    from samples.id_attacks.generate import build_attack
+
+    pipeline = _risk_pipeline(ocr_engine, IdCardConfig())
+    _, data = build_attack("two_cards", 2, 3008)
+    report = pipeline.run({"data": data, "side": Side.BACK})
+    evidence = report["risks"].output[RiskCode.MULTIPLE_CARDS].evidence
+    assert report["read"].output.path == "text", evidence
+    assert evidence["cards_inside_reading"] == 2, evidence
+    assert "MULTIPLE_CARDS" in [s.code.value for s in report["risks"].output.flagged]

@@ -157,6 +157,25 @@ def _second_portrait(
     return best if found else 0.0
 
 
+# Two disjoint ID-1 shapes inside one card, each at least 30 % of its area, cannot fit
+# (side by side they need 1.1 card widths): inside a reading they are two cards whose text
+# the detector joined into one block. (Up to 65 %: a card's inner frame is larger.)
+_INNER_SIZE = (0.3, 0.65)
+
+
+def _apart(
+    quads: list[tuple[float, np.ndarray, float]],
+) -> list[tuple[float, np.ndarray, float]]:
+    """The largest quadrilaterals, one per place (an outline found twice, at its inner and
+    outer edge, counts once), down to 0.4 of the largest."""
+    kept: list[tuple[float, np.ndarray, float]] = []
+    for area, centre, aspect in sorted(quads, key=lambda q: -q[0]):
+        apart = all(np.linalg.norm(centre - c) > 0.9 * np.sqrt(a) for a, c, _ in kept)
+        if apart and (not kept or area > 0.4 * kept[0][0]):
+            kept.append((area, centre, aspect))
+    return kept
+
+
 def count_cards(
     image: np.ndarray,
     lines: Sequence[TextLine] = (),
@@ -189,6 +208,7 @@ def count_cards(
         cv2.fillConvexPoly(card_mask, card_quad, 1)
         card_area = float(card_mask.sum())
     quads: list[tuple[float, np.ndarray, float]] = []
+    inner: list[tuple[float, np.ndarray, float]] = []
     merged = 0
     match = -1.0
     for contour in contours:
@@ -214,6 +234,14 @@ def count_cards(
             if 0.5 <= size <= 2.0 and abs(np.log(aspect / _ID1_ASPECT)) <= second_card_tolerance:
                 quads.append((area, np.array([cx, cy]), aspect))
         elif (
+            inside > 0.9 * mask.sum()
+            and _INNER_SIZE[0] <= size <= _INNER_SIZE[1]
+            and abs(np.log(aspect / _ID1_ASPECT)) <= second_card_tolerance
+        ):
+            # A card-shaped outline well inside what was read as the card: two of them
+            # apart mean the "card" was a block of text spanning two cards side by side.
+            inner.append((area, np.array([cx, cy]), aspect))
+        elif (
             inside > 0.9 * card_area
             and 1.7 <= size <= 2.6
             and abs(np.log(aspect / (2 * _ID1_ASPECT))) <= aspect_tolerance
@@ -223,13 +251,11 @@ def count_cards(
             rest = _median_lab(small, mask & (1 - card_mask)) - _median_lab(small, card_mask)
             if np.hypot(rest[1], rest[2]) < 8 and abs(rest[0]) < 45:
                 merged += 1
-    quads.sort(key=lambda q: -q[0])
-    kept: list[tuple[float, np.ndarray, float]] = []
-    for area, centre, aspect in quads:
-        apart = all(np.linalg.norm(centre - c) > 0.9 * np.sqrt(a) for a, c, _ in kept)
-        if apart and (not kept or area > 0.4 * kept[0][0]):
-            kept.append((area, centre, aspect))
+    kept = _apart(quads)
     cards = len(kept) + (1 if card_mask is not None else 0) + (1 if merged else 0)
+    apart_inside = _apart(inner)
+    if len(apart_inside) >= 2:
+        cards = max(cards, len(apart_inside))
     placement: np.ndarray | None = None
     if card_mask is not None:
         match, placement = _layout_match(small, card_corners.astype(np.float32) * ratio)
@@ -250,6 +276,7 @@ def count_cards(
         "card_quads": cards,
         "quad_aspects": [round(aspect, 3) for _, _, aspect in kept],
         "merged_pair": bool(merged),
+        "cards_inside_reading": len(apart_inside),
         "layout_match": round(match, 3),
         "layout_match_min": _MATCH_SCORE,
         "layout_second_card": layout_second,
