@@ -35,11 +35,8 @@ Signals and what they look at:
 
 from __future__ import annotations
 
-import functools
-import os
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +64,7 @@ if TYPE_CHECKING:
     from pipelines.id_card.config import IdCardConfig, RiskConfig
     from pipelines.id_card.pipeline import CardView
     from pipelines.io import DecodedImage
-    from pipelines.ocr import OcrEngine, TextLine
+    from pipelines.ocr import OcrEngine
 
 __all__ = [
     "FaceDetector",
@@ -108,34 +105,6 @@ def _in_frame(
     return bool(np.all((mapped >= -1) & (mapped <= [w + 1, h + 1])))
 
 
-# Submitted in this order, so the two slowest start first (p50 ms per side on the tune
-# sets: copy 6-23, the back's title 37, screen 16, cards 8-10, covered 6, portrait 4, edit 2-4).
-_SLOWEST_FIRST = (
-    RiskCode.TEMPORARY_ID,
-    RiskCode.PHOTOCOPY,
-    RiskCode.SCREEN_RECAPTURE,
-    RiskCode.MULTIPLE_CARDS,
-    RiskCode.COVERED_FIELD,
-    RiskCode.PORTRAIT,
-    RiskCode.EDITED_IMAGE,
-)
-
-
-@functools.cache
-def _signal_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="id-risk")
-
-
-def _temporary(lines: Sequence[TextLine], card: np.ndarray, engine: OcrEngine | None) -> RiskSignal:
-    """The temporary-card signal, with the emblem side's title read first when ``engine``
-    is given (its cost counted in the signal's time)."""
-    started = time.perf_counter()
-    title = read_title(card, engine) if engine is not None else ""
-    title_ms = (time.perf_counter() - started) * 1000
-    temporary = detect_temporary_id(lines, title)
-    return replace(temporary, elapsed_ms=temporary.elapsed_ms + title_ms)
-
-
 def assess_risks(
     data: bytes,
     decoded: DecodedImage,
@@ -146,6 +115,7 @@ def assess_risks(
     min_sharpness: float | None = None,
 ) -> RiskAssessment:
     """Every signal that applies to this side (card signals need a card read)."""
+    signals: list[RiskSignal] = []
     corners = view.corners if view is not None else None
     card = view.reading.card if view is not None else None
     side = view.reading.side if view is not None else None
@@ -162,110 +132,84 @@ def assess_risks(
             (view.field_scores.get(name) or 0.0) >= config.region_min_read_score
             for name in _COVER_FIELDS[side]
         )
-    # Each signal is a pure function of the decoded photo, the card and its reading: they
-    # run side by side (the side read first leaves a core idle while the other still
-    # reads; OpenCV, NumPy and ONNX Runtime release the GIL) and keep this order.
-    checks: list[tuple[RiskCode, Callable[[], RiskSignal]]] = [
-        (
-            RiskCode.SCREEN_RECAPTURE,
-            lambda: detect_screen_recapture(
-                data,
-                decoded.pixels,
-                corners,
-                image_format=decoded.format.value,
-                original_size=(decoded.original_width, decoded.original_height),
-                peak_threshold=config.screen_peak_threshold,
-                # (a card running off the frame is rectified with its edge pixels smeared across
-                # the missing part: colour streaks that are no screen's)
-                card=card if inside else None,
-                side=side,
-                ripple_threshold=config.screen_ripple_threshold,
-            ),
-        ),
-        (
-            RiskCode.EDITED_IMAGE,
-            lambda: detect_edited_image(data, card, side, noise_ratio=config.edit_noise_ratio),
-        ),
-    ]
-    if view is not None and side is not None:
+    signals.append(
+        detect_screen_recapture(
+            data,
+            decoded.pixels,
+            corners,
+            image_format=decoded.format.value,
+            original_size=(decoded.original_width, decoded.original_height),
+            peak_threshold=config.screen_peak_threshold,
+            # (a card running off the frame is rectified with its edge pixels smeared across
+            # the missing part: colour streaks that are no screen's)
+            card=card if inside else None,
+            side=side,
+            ripple_threshold=config.screen_ripple_threshold,
+        )
+    )
+    signals.append(detect_edited_image(data, card, side, noise_ratio=config.edit_noise_ratio))
+    if side is not None:
         # Several cards matter where one was read (whose is it?); with nothing read, shapes
         # and look-alikes on a desk or in the dark are no evidence, and the capture stage
         # says why nothing was read.
-        checks.append(
-            (
-                RiskCode.MULTIPLE_CARDS,
-                lambda: count_cards(
-                    decoded.pixels,
-                    lines,
-                    corners,
-                    faces=(
-                        face_detector()
-                        if side is Side.FRONT and config.portrait_faces_enabled
-                        else None
-                    ),
-                    rotated_180=view.reading.rotated_180,
+        signals.append(
+            count_cards(
+                decoded.pixels,
+                lines,
+                corners,
+                faces=(
+                    face_detector()
+                    if side is Side.FRONT and config.portrait_faces_enabled
+                    else None
                 ),
+                rotated_180=view.reading.rotated_180 if view is not None else False,
             )
         )
-    if view is not None and card is not None and side is not None:
-        checks.append(
-            (
-                RiskCode.PHOTOCOPY,
-                lambda: detect_photocopy(
-                    card,
-                    side,
-                    min_chroma=config.copy_min_chroma,
-                    region_placed=placed,
-                    card_inside=inside,
-                ),
+    if card is not None and side is not None:
+        signals.append(
+            detect_photocopy(
+                card,
+                side,
+                min_chroma=config.copy_min_chroma,
+                region_placed=placed,
+                card_inside=inside,
             )
         )
-        read_back_title = config.read_back_title and side is Side.BACK and engine is not None
-        checks.append(
-            (
-                RiskCode.TEMPORARY_ID,
-                lambda: _temporary(lines, card, engine if read_back_title else None),
-            )
-        )
+        title = ""
+        title_ms = 0.0
+        if config.read_back_title and side is Side.BACK and engine is not None:
+            started = time.perf_counter()
+            title = read_title(card, engine)
+            title_ms = (time.perf_counter() - started) * 1000
+        temporary = detect_temporary_id(lines, title)
+        signals.append(replace(temporary, elapsed_ms=temporary.elapsed_ms + title_ms))
         if side is Side.FRONT:
-            checks.append(
-                (
-                    RiskCode.PORTRAIT,
-                    lambda: check_portrait(
-                        card,
-                        placed=placed,
-                        faces=face_detector() if config.portrait_faces_enabled else None,
-                        face_score=config.portrait_face_score,
-                        no_face_score=config.portrait_no_face_score,
-                        card_long_px=view.long_edge_px,
-                        min_region_px=config.portrait_min_region_px,
-                    ),
+            signals.append(
+                check_portrait(
+                    card,
+                    placed=placed,
+                    faces=face_detector() if config.portrait_faces_enabled else None,
+                    face_score=config.portrait_face_score,
+                    no_face_score=config.portrait_no_face_score,
+                    card_long_px=view.long_edge_px if view is not None else None,
+                    min_region_px=config.portrait_min_region_px,
                 )
             )
-        checks.append(
-            (
-                RiskCode.COVERED_FIELD,
-                lambda: detect_covered_field(
-                    card,
-                    side,
-                    view.field_scores,
-                    min_cover=config.cover_min_share,
-                    in_photo=[
-                        name
-                        for name in _COVER_FIELDS[side]
-                        if _in_frame(view, FIELD_REGIONS[side][name], decoded.pixels.shape)
-                    ],
-                    text_boxes=[line.box for line in lines],
-                    min_sharpness=min_sharpness,
-                ),
+        signals.append(
+            detect_covered_field(
+                card,
+                side,
+                view.field_scores,
+                min_cover=config.cover_min_share,
+                in_photo=[
+                    name
+                    for name in _COVER_FIELDS[side]
+                    if _in_frame(view, FIELD_REGIONS[side][name], decoded.pixels.shape)
+                ],
+                text_boxes=[line.box for line in lines],
+                min_sharpness=min_sharpness,
             )
         )
-    pool = _signal_pool()
-    pending = {
-        code: pool.submit(check)
-        for code, check in sorted(checks, key=lambda item: _SLOWEST_FIRST.index(item[0]))
-    }
-    signals = [pending[code].result() for code, _ in checks]
     return RiskAssessment(tuple(signals), config.flag_confidence, config.signal_flag_confidence)
 
 
