@@ -318,15 +318,15 @@ def detect_card_outline(image: np.ndarray, *, long_side: int = 640) -> OutlineRe
     )
 
 
-# A card is a card-shaped outline with print inside it. These limits
+# For find_card_shapes: a card is a card-shaped outline with print inside it. These limits
 # keep shapes near the ID-1 aspect (perspective and a soft outline allowed for: a small card
 # on a sheet shares part of its outline with the sheet's print) and drop sticky notes (no
 # print), sheets and books (other aspects).
-_SMALL_ASPECT_FIT = 0.6
-_SMALL_PARALLEL = 0.6
-_SMALL_FILL = 0.85
-_SMALL_MIN_LONG_PX = 24  # at the search size: smaller is noise, not a card
-_SMALL_TRIED = 30  # candidates rectified to look for print, most card-like first (cheap: 86 x 54)
+_SHAPE_ASPECT_FIT = 0.6
+_SHAPE_PARALLEL = 0.6
+_SHAPE_FILL = 0.85
+_SHAPE_MIN_LONG_PX = 24  # at the search size: smaller is noise, not a card
+_SHAPES_TRIED = 30  # candidates rectified to look for print, most card-like first (cheap: 86 x 54)
 _FEATURELESS_STD = 12.0  # grey levels; a card's print and portrait give 30+ even blurred
 
 
@@ -356,7 +356,7 @@ def find_card_shapes(
     small, ratio = _downscaled(image, long_side)
     sh, sw = small.shape[:2]
     frame_area = float(sh * sw)
-    low = max(_SMALL_MIN_LONG_PX, min_long_edge * ratio)
+    low = max(_SHAPE_MIN_LONG_PX, min_long_edge * ratio)
     found: list[tuple[float, np.ndarray]] = []
     for edges in _edge_maps(small):
         contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
@@ -372,9 +372,9 @@ def find_card_shapes(
                 continue
             score, detail = _score(quad, cv2.contourArea(hull), frame_area, 0)
             if (
-                _aspect_fit(detail["aspect"]) >= _SMALL_ASPECT_FIT
-                and detail["parallel"] >= _SMALL_PARALLEL
-                and detail["fill"] >= _SMALL_FILL
+                _aspect_fit(detail["aspect"]) >= _SHAPE_ASPECT_FIT
+                and detail["parallel"] >= _SHAPE_PARALLEL
+                and detail["fill"] >= _SHAPE_FILL
             ):
                 found.append((score, refine_corners(quad, contour)))
     found.sort(key=lambda item: -item[0])
@@ -388,7 +388,7 @@ def find_card_shapes(
         card = rectify_card(small, quad, width=86, height=54)
         if not featureless(cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)):
             printed.append((float(score), quad / ratio))
-        if len(printed) >= limit or len(kept) >= _SMALL_TRIED:
+        if len(printed) >= limit or len(kept) >= _SHAPES_TRIED:
             break
     return printed
 

@@ -338,13 +338,13 @@ def read_stage(
             if view.reading.side is not None:
                 best = view
                 break
+    blurred_scores: list[float] = []
     if best is None or (best.reading.side is None and best.path != "contour_coarse"):
         # Still nothing read: a defocused card on a desk merges its soft edge with the
         # sheets around it, so the outline search takes a sheet or the card's portrait.
         # At a coarse size its edge is sharp again: a clearly card-shaped outline of a
         # readable size with print inside, whose strokes measure soft, is that card (a
         # sheet of paper passes the shape test but keeps its print crisp).
-        blurred_scores: list[float] = []
         for score, corners in find_card_shapes(
             image,
             long_side=config.blurred_card_long_side,
@@ -362,7 +362,7 @@ def read_stage(
                 best = view if best is None else _blurred_over(best, view)
                 break
     measured: dict[str, Any] = {"tried": tried, "text_boxes": located.boxes if located else None}
-    if "contour_blurred" in tried:
+    if blurred_scores:
         measured["blurred_outline_scores"] = blurred_scores
     if best is not None:
         measured.update(

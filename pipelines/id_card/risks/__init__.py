@@ -148,7 +148,7 @@ def assess_risks(
         )
     )
     signals.append(detect_edited_image(data, card, side, noise_ratio=config.edit_noise_ratio))
-    if side is not None:
+    if view is not None and side is not None:
         # Several cards matter where one was read (whose is it?); with nothing read, shapes
         # and look-alikes on a desk or in the dark are no evidence, and the capture stage
         # says why nothing was read.
@@ -162,7 +162,8 @@ def assess_risks(
                     if side is Side.FRONT and config.portrait_faces_enabled
                     else None
                 ),
-                rotated_180=view.reading.rotated_180 if view is not None else False,
+                rotated_180=view.reading.rotated_180,
+                card_px=(view.reading.card.shape[1], view.reading.card.shape[0]),
             )
         )
     if card is not None and side is not None:

@@ -146,11 +146,14 @@ def _second_portrait(
     rotated_180: bool,
     faces: FaceDetector,
     min_score: float,
+    card_px: tuple[int, int],
 ) -> float:
     """Best face score in the portrait region of a placement of the card's look beside it
     (``image`` pixels, corners in the order of the read card's): a second portrait side
-    shows its holder's face where the layout puts it, whatever its artwork."""
-    card = rectify_card(image, placement, width=856, height=540)
+    shows its holder's face where the layout puts it, whatever its artwork. Rectified at
+    ``card_px`` (width, height), the read card's size, so the face detector sees both
+    portraits alike."""
+    card = rectify_card(image, placement, width=card_px[0], height=card_px[1])
     if rotated_180:
         card = np.ascontiguousarray(card[::-1, ::-1])
     found, best = faces.scan(_region(card, _PORTRAIT_BOX), min_score=min_score)
@@ -187,6 +190,7 @@ def count_cards(
     faces: FaceDetector | None = None,
     rotated_180: bool = False,
     face_score: float = 0.7,
+    card_px: tuple[int, int] = (856, 540),
 ) -> RiskSignal:
     """Card-shaped quadrilaterals beside the card that was read (``card_corners``, in
     ``image`` pixels), of about its size; two cards side by side that merge into one
@@ -264,7 +268,9 @@ def count_cards(
     if faces is not None and not layout_second and match >= _FACE_GATE and placement is not None:
         # A second card of other artwork matches the read card's look only in part (its
         # labels, portrait and number sit at the same places): its holder's face settles it.
-        portrait_face = _second_portrait(image, placement / ratio, rotated_180, faces, face_score)
+        portrait_face = _second_portrait(
+            image, placement / ratio, rotated_180, faces, face_score, card_px
+        )
         layout_second = portrait_face > 0.0
     if layout_second:
         # another card of the read card's look; it may be the outline already counted
