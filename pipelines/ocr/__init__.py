@@ -41,6 +41,15 @@ class OcrConfig(BaseModel):
         "x line length x its 18k-character dictionary (a batch of six long lines took ~230 MB); "
         "two was also faster on 2 cores",
     )
+    rec_min_width_px: int = Field(
+        default=48,
+        ge=16,
+        le=2048,
+        description="narrowest input the recogniser is given (at its 48 px height); PaddleOCR "
+        "pads to 320, which made a card's short fields (name, sex, date) cost as much as its "
+        "longest lines. At 48 the ID front's recognition took 170 ms instead of 260 with the "
+        "same answer on all 346 held-out cases of seeds 2066-2068",
+    )
     paddle_model_dir: str | None = None
 
 

@@ -68,6 +68,12 @@ class OnnxOcrEngine:
         except Exception as exc:  # third-party boundary: anything here is an engine failure
             raise InferenceError(f"cannot load OCR models: {exc}") from exc
         self._rec_input = TextRecInput
+        # PaddleOCR pads every recognition batch to at least its training width (320 px at
+        # 48 px high): a 2-character name or a 1-character 男 then costs as much as a 7-character
+        # line. The recogniser is convolutional along the line, so a batch is sized to its
+        # widest crop instead, down to this floor.
+        channels, height, _ = self._rec.rec_image_shape[:3]
+        self._rec.rec_image_shape = [channels, height, config.rec_min_width_px]
         # What the recogniser can ever output: a declared name character outside it
         # cannot be read back, so matching must not hinge on it.
         self.charset: frozenset[str] = frozenset(self._rec.postprocess_op.character)
