@@ -52,6 +52,7 @@ from pipelines.id_card.quality import (
     frame_exposure,
     glare_mask,
     glare_over_fields,
+    outline_edge_sharpness,
     stroke_sharpness,
     text_lines_contrast,
 )
@@ -598,6 +599,21 @@ def _clearly_card_shaped(view: CardView, outline: OutlineResult, config: IdCardC
     )
 
 
+def _crisp_border(
+    view: CardView, decoded: DecodedImage, measured: dict[str, Any], config: IdCardConfig
+) -> bool:
+    """An outline where nothing at all was read, whose own border is crisp in the photo: its
+    print is faint or fine (a sheet of paper, a note), not blurred, since a card blurred in
+    the photo is as soft at its border as in its print. Records the measure."""
+    if not view.from_outline or view.reading.lines:
+        return False
+    gray = cv2.cvtColor(decoded.pixels, cv2.COLOR_BGR2GRAY)
+    steepness, edges = outline_edge_sharpness(gray, view.corners)
+    measured["border_sharpness"] = round(steepness, 3)
+    measured["border_edges_measured"] = edges
+    return edges >= 2 and steepness >= config.border_min_sharpness
+
+
 _WASHED_OUT = 0.3  # share of the card clipped to white beyond which glare is overexposure
 
 
@@ -632,6 +648,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         "min_text_contrast": config.min_text_contrast,
         "faded_text_contrast": config.faded_text_contrast,
         "min_sharpness": config.min_sharpness,
+        "border_min_sharpness": config.border_min_sharpness,
         "min_card_width_px": config.min_card_width_px,
     }
     assert view is not None  # the read stage stops when it found no card
@@ -777,7 +794,9 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         _exposed(brightness, config)
     ):
         reasons.append(_exposure(side, brightness, contrast))
-    elif sharpness < config.min_sharpness:
+    elif sharpness < config.min_sharpness and not _crisp_border(
+        view, context["decode"], measured, config
+    ):
         reasons.append(_blurry(side, sharpness, config))
     elif not view.reading.lines:
         # A card-shaped thing, crisp and contrasted, with no print at all: not a card.

@@ -106,3 +106,51 @@ def stroke_sharpness(gray: np.ndarray, boxes: list[np.ndarray], *, max_boxes: in
         softer = min(float(np.percentile(gx, 98)), float(np.percentile(gy, 98)))
         values.append(softer / contrast)
     return float(np.median(values))
+
+
+def outline_edge_sharpness(
+    gray: np.ndarray, corners: np.ndarray, *, samples: int = 24, min_step: float = 15.0
+) -> tuple[float, int]:
+    """How steep the outline's own edges are in the photo: (the softest edge's value, how
+    many edges could be measured).
+
+    Along each edge of the quadrilateral (photo pixels), grey-level profiles are taken
+    across it; the steepest step of a profile divided by its whole rise is about 0.5 for a
+    crisp edge and far less for a blurred one, as :func:`stroke_sharpness` measures print.
+    A profile rising by less than ``min_step`` grey levels (the object barely stands out
+    there) is not counted, nor is an edge with fewer than half its profiles counted. The
+    softest measured edge is the value, because motion blur softens the edges across its
+    direction only. A card blurred in the photo is blurred at its border as much as in its
+    print; an object whose print is faint but whose border is crisp is not a blurred card.
+    """
+    quad = corners.astype(np.float32).reshape(4, 2)
+    reach = max(8.0, 0.01 * float(max(gray.shape)))
+    offsets = np.arange(-reach, reach + 1.0, 1.0, dtype=np.float32)
+    along = np.linspace(0.15, 0.85, samples, dtype=np.float32)
+    values = []
+    for start, end in zip(quad, np.roll(quad, -1, axis=0), strict=True):
+        direction = end - start
+        length = float(np.linalg.norm(direction))
+        if length < 4 * reach:
+            continue
+        normal = np.array([-direction[1], direction[0]], np.float32) / length
+        points = start + along[:, None] * direction  # samples x 2
+        grid = points[:, None, :] + offsets[None, :, None] * normal  # samples x offsets x 2
+        profiles = cv2.remap(
+            gray,
+            grid[..., 0],
+            grid[..., 1],
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        ).astype(np.float32)
+        inside = (grid[..., 0] >= 0) & (grid[..., 0] <= gray.shape[1] - 1)
+        inside &= (grid[..., 1] >= 0) & (grid[..., 1] <= gray.shape[0] - 1)
+        whole = inside.all(axis=1)
+        rise = np.ptp(profiles, axis=1)
+        usable = whole & (rise >= min_step)
+        if usable.sum() < samples / 2:
+            continue
+        steepest = np.abs(np.diff(profiles[usable], axis=1)).max(axis=1)
+        values.append(float(np.median(steepest / rise[usable])))
+    return (min(values) if values else 0.0), len(values)

@@ -483,3 +483,24 @@ def test_a_defocused_card_among_papers_on_a_desk_is_blurry_not_missing(index, oc
     assert [r.code.value for r in inspection.reasons] == ["BLURRY"], read
     assert read["path"] == "contour_blurred", read
     assert min(read["blurred_outline_scores"]) >= IdCardConfig().blurred_card_min_score
+    capture = inspection.measurements["stages"]["capture"]["measured"]
+    if "border_sharpness" in capture:  # nothing read: the card's border is as soft as its print
+        assert capture["border_sharpness"] < IdCardConfig().border_min_sharpness, capture
+
+
+@pytest.mark.parametrize(("index", "seed"), [(170, 2067), (101, 2068)])
+def test_a_sheet_with_faint_print_on_a_desk_is_no_card_not_blurry(index, seed, ocr_engine) -> None:
+    """A note or sheet on a desk passes the outline search, nothing on it reads, and its fine
+    print measures soft once rectified: it used to be called blurred. Its own border is
+    crisp in the photo, which a blurred card's never is: no card."""
+    from pipelines.id_card import IdCardConfig
+
+    entry, images = build_case(index, seed, max_side=MAX_SIDE, category="no_card")
+    side = Side(entry["expected_reasons"][0]["side"])
+    inspection = inspect_side(images[side.value], side, ocr_engine, IdCardConfig())
+    stages = inspection.measurements["stages"]
+    capture = stages["capture"]["measured"]
+    assert stages["read"]["measured"]["lines_read"] == 0, stages["read"]
+    assert capture["sharpness"] < IdCardConfig().min_sharpness, capture
+    assert capture["border_sharpness"] >= IdCardConfig().border_min_sharpness, capture
+    assert "CARD_NOT_FOUND" in [r.code.value for r in inspection.reasons], capture

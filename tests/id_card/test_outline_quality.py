@@ -13,6 +13,7 @@ from pipelines.id_card.outline import detect_card_outline, order_corners, rectif
 from pipelines.id_card.quality import (
     glare_mask,
     glare_over_fields,
+    outline_edge_sharpness,
     region_pixels,
     stroke_sharpness,
     text_contrast,
@@ -110,6 +111,26 @@ def test_motion_blur_lowers_stroke_sharpness_though_one_direction_stays_crisp(
     assert stroke_sharpness(gray[0], boxes) >= CONFIG.min_sharpness > stroke_sharpness(
         gray[1], boxes
     )
+
+
+def test_a_blurred_card_is_soft_at_its_border_and_a_sharp_one_is_not() -> None:
+    """The outline's own edges in the photo: crisp for a sharp capture, soft for defocus and
+    for motion blur (which softens only the edges across its direction: the softest counts)."""
+    sharp, _ = shoot(PhotoSpec(seed=8, background="dark"))
+    corners = detect_card_outline(sharp.pixels).corners
+    measured = {}
+    for label, spec in (
+        ("sharp", PhotoSpec(seed=8, background="dark")),
+        ("defocus", PhotoSpec(seed=8, background="dark", defocus=3.0)),
+        ("motion", PhotoSpec(seed=8, background="dark", motion=30, motion_angle=0)),
+    ):
+        image, _ = shoot(spec)
+        gray = cv2.cvtColor(image.pixels, cv2.COLOR_BGR2GRAY)
+        measured[label] = outline_edge_sharpness(gray, corners)
+    assert all(edges >= 3 for _, edges in measured.values()), measured
+    assert measured["sharp"][0] >= CONFIG.border_min_sharpness, measured
+    assert measured["defocus"][0] < CONFIG.border_min_sharpness, measured
+    assert measured["motion"][0] < CONFIG.border_min_sharpness, measured
 
 
 def test_text_contrast_follows_exposure_not_card_brightness() -> None:
