@@ -149,9 +149,10 @@ class IdCardConfig(BaseModel):
     border_min_sharpness: float = Field(
         0.2,
         description="steepness of an outline's own border (softest measured edge) at or above "
-        "which an outline where nothing was read is not called blurred: a blurred card is as "
-        "soft at its border as in its print. Development sets: 41 blurred cards read as nothing "
-        "0.13 at most (all but one 0.08 or less); 4 sheets without a card 0.30-0.45",
+        "which an outline where nothing was read is not called blurred, and under which a tiny "
+        "one with soft print is not called too small (a shape inside a blurred card): a blurred "
+        "card is as soft at its border as in its print. Development sets: 41 blurred cards read "
+        "as nothing 0.13 at most (all but one 0.08 or less); 4 sheets without a card 0.30-0.45",
     )
     card_width_px: int = Field(856, description="canonical card image width (10 px per mm)")
     card_height_px: int = Field(540, description="canonical card image height")

@@ -507,6 +507,8 @@ def _framing_reasons(
     frame_size: tuple[int, int],
     config: IdCardConfig,
     outline_cut: tuple[str, ...] = (),
+    *,
+    blurred_detail: bool = False,
 ) -> tuple[Reason, ...]:
     # The card's outline runs off an edge and its print runs into that same edge: part of
     # the card is outside, whatever was read (two independent signs; a card wholly inside
@@ -552,8 +554,10 @@ def _framing_reasons(
     # A blurred card can lock the outline onto a smaller shape inside it: with nothing
     # read and soft strokes, blur is the cause to name, not the size; a card far too
     # small for its text to survive is small whatever its strokes look like.
+    # That holds for a tiny outline too when its own border is as soft as its print
+    # (``blurred_detail``): a small card in focus has a crisp border.
     soft = view.reading.side is None and sharpness < config.min_sharpness
-    tiny = view.long_edge_px < 0.6 * config.min_card_width_px
+    tiny = view.long_edge_px < 0.6 * config.min_card_width_px and not blurred_detail
     if view.long_edge_px < config.min_card_width_px and (tiny or not soft):
         return (
             reason(
@@ -599,19 +603,36 @@ def _clearly_card_shaped(view: CardView, outline: OutlineResult, config: IdCardC
     )
 
 
-def _crisp_border(
-    view: CardView, decoded: DecodedImage, measured: dict[str, Any], config: IdCardConfig
-) -> bool:
-    """An outline where nothing at all was read, whose own border is crisp in the photo: its
-    print is faint or fine (a sheet of paper, a note), not blurred, since a card blurred in
-    the photo is as soft at its border as in its print. Records the measure."""
+def _border_steepness(
+    view: CardView, decoded: DecodedImage, measured: dict[str, Any]
+) -> tuple[float, int] | None:
+    """For an outline where nothing at all was read: how steep its own border is in the photo
+    and on how many edges (:func:`outline_edge_sharpness`), recorded in ``measured``; None
+    for any other view. A card blurred in the photo is as soft at its border as in its print;
+    a sheet or note with faint print, or a small card in focus, has a crisp border."""
     if not view.from_outline or view.reading.lines:
+        return None
+    if "border_sharpness" not in measured:
+        gray = cv2.cvtColor(decoded.pixels, cv2.COLOR_BGR2GRAY)
+        steepness, edges = outline_edge_sharpness(gray, view.corners)
+        measured["border_sharpness"] = round(steepness, 3)
+        measured["border_edges_measured"] = edges
+    return measured["border_sharpness"], measured["border_edges_measured"]
+
+
+def _border_is(
+    crisp: bool,
+    view: CardView,
+    decoded: DecodedImage,
+    measured: dict[str, Any],
+    config: IdCardConfig,
+) -> bool:
+    """Whether the border of an outline where nothing was read measured crisp (or soft), on
+    two edges or more."""
+    border = _border_steepness(view, decoded, measured)
+    if border is None or border[1] < 2:
         return False
-    gray = cv2.cvtColor(decoded.pixels, cv2.COLOR_BGR2GRAY)
-    steepness, edges = outline_edge_sharpness(gray, view.corners)
-    measured["border_sharpness"] = round(steepness, 3)
-    measured["border_edges_measured"] = edges
-    return edges >= 2 and steepness >= config.border_min_sharpness
+    return (border[0] >= config.border_min_sharpness) == crisp
 
 
 _WASHED_OUT = 0.3  # share of the card clipped to white beyond which glare is overexposure
@@ -727,6 +748,9 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         (width, height),
         config,
         outline.cut_edges if outline.found else (),
+        blurred_detail=sharpness < config.min_sharpness
+        and view.long_edge_px < 0.6 * config.min_card_width_px
+        and _border_is(False, view, context["decode"], measured, config),
     )
     if framing:
         # Part of the card is really outside the frame (its printed text runs into the
@@ -794,8 +818,8 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         _exposed(brightness, config)
     ):
         reasons.append(_exposure(side, brightness, contrast))
-    elif sharpness < config.min_sharpness and not _crisp_border(
-        view, context["decode"], measured, config
+    elif sharpness < config.min_sharpness and not _border_is(
+        True, view, context["decode"], measured, config
     ):
         reasons.append(_blurry(side, sharpness, config))
     elif not view.reading.lines:

@@ -488,6 +488,26 @@ def test_a_defocused_card_among_papers_on_a_desk_is_blurry_not_missing(index, oc
         assert capture["border_sharpness"] < IdCardConfig().border_min_sharpness, capture
 
 
+def test_a_blurred_card_whose_outline_locked_onto_a_detail_is_blurry_not_too_small(
+    ocr_engine,
+) -> None:
+    """Motion blur leaves the card's edge against a desk too weak for the outline search,
+    which then takes a small shape inside the card. Nothing reads, and that shape's own
+    border is as soft as the print: blur is named, not the size (a small card in focus has a
+    crisp border and stays too small)."""
+    from pipelines.id_card import IdCardConfig
+
+    config = IdCardConfig()
+    entry, images = build_case(31, 5006, max_side=MAX_SIDE, category="blurry")
+    side = Side(entry["expected_reasons"][0]["side"])
+    inspection = inspect_side(images[side.value], side, ocr_engine, config)
+    stages = inspection.measurements["stages"]
+    capture = stages["capture"]["measured"]
+    assert stages["read"]["measured"]["card_long_edge_px"] < 0.6 * config.min_card_width_px
+    assert capture["border_sharpness"] < config.border_min_sharpness, capture
+    assert [r.code.value for r in inspection.reasons] == ["BLURRY"], stages["read"]
+
+
 @pytest.mark.parametrize(("index", "seed"), [(170, 2067), (101, 2068)])
 def test_a_sheet_with_faint_print_on_a_desk_is_no_card_not_blurry(index, seed, ocr_engine) -> None:
     """A note or sheet on a desk passes the outline search, nothing on it reads, and its fine
