@@ -603,13 +603,14 @@ def _clearly_card_shaped(view: CardView, outline: OutlineResult, config: IdCardC
     )
 
 
-def _border_steepness(
+def _border_sharpness(
     view: CardView, decoded: DecodedImage, measured: dict[str, Any]
-) -> tuple[float, int] | None:
+) -> float | None:
     """For an outline where nothing at all was read: how steep its own border is in the photo
-    and on how many edges (:func:`outline_edge_sharpness`), recorded in ``measured``; None
-    for any other view. A card blurred in the photo is as soft at its border as in its print;
-    a sheet or note with faint print, or a small card in focus, has a crisp border."""
+    (:func:`outline_edge_sharpness`, recorded in ``measured``); None for any other view, or
+    where fewer than two of its edges could be measured. A card blurred in the photo is as
+    soft at its border as in its print; a sheet or note with faint print, or a small card in
+    focus, has a crisp border."""
     if not view.from_outline or view.reading.lines:
         return None
     if "border_sharpness" not in measured:
@@ -617,22 +618,21 @@ def _border_steepness(
         steepness, edges = outline_edge_sharpness(gray, view.corners)
         measured["border_sharpness"] = round(steepness, 3)
         measured["border_edges_measured"] = edges
-    return measured["border_sharpness"], measured["border_edges_measured"]
+    return measured["border_sharpness"] if measured["border_edges_measured"] >= 2 else None
 
 
-def _border_is(
-    crisp: bool,
-    view: CardView,
-    decoded: DecodedImage,
-    measured: dict[str, Any],
-    config: IdCardConfig,
+def _crisp_border(
+    view: CardView, decoded: DecodedImage, measured: dict[str, Any], config: IdCardConfig
 ) -> bool:
-    """Whether the border of an outline where nothing was read measured crisp (or soft), on
-    two edges or more."""
-    border = _border_steepness(view, decoded, measured)
-    if border is None or border[1] < 2:
-        return False
-    return (border[0] >= config.border_min_sharpness) == crisp
+    border = _border_sharpness(view, decoded, measured)
+    return border is not None and border >= config.border_min_sharpness
+
+
+def _soft_border(
+    view: CardView, decoded: DecodedImage, measured: dict[str, Any], config: IdCardConfig
+) -> bool:
+    border = _border_sharpness(view, decoded, measured)
+    return border is not None and border < config.border_min_sharpness
 
 
 _WASHED_OUT = 0.3  # share of the card clipped to white beyond which glare is overexposure
@@ -750,7 +750,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         outline.cut_edges if outline.found else (),
         blurred_detail=sharpness < config.min_sharpness
         and view.long_edge_px < 0.6 * config.min_card_width_px
-        and _border_is(False, view, context["decode"], measured, config),
+        and _soft_border(view, context["decode"], measured, config),
     )
     if framing:
         # Part of the card is really outside the frame (its printed text runs into the
@@ -818,8 +818,8 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         _exposed(brightness, config)
     ):
         reasons.append(_exposure(side, brightness, contrast))
-    elif sharpness < config.min_sharpness and not _border_is(
-        True, view, context["decode"], measured, config
+    elif sharpness < config.min_sharpness and not _crisp_border(
+        view, context["decode"], measured, config
     ):
         reasons.append(_blurry(side, sharpness, config))
     elif not view.reading.lines:
