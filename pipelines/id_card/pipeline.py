@@ -603,36 +603,15 @@ def _clearly_card_shaped(view: CardView, outline: OutlineResult, config: IdCardC
     )
 
 
-def _border_sharpness(
-    view: CardView, decoded: DecodedImage, measured: dict[str, Any]
-) -> float | None:
-    """For an outline where nothing at all was read: how steep its own border is in the photo
-    (:func:`outline_edge_sharpness`, recorded in ``measured``); None for any other view, or
-    where fewer than two of its edges could be measured. A card blurred in the photo is as
-    soft at its border as in its print; a sheet or note with faint print, or a small card in
-    focus, has a crisp border."""
+def _border_sharpness(view: CardView, decoded: DecodedImage) -> tuple[float, int] | None:
+    """For an outline where nothing at all was read: how steep its own border is in the photo,
+    and on how many edges it could be measured (:func:`outline_edge_sharpness`); None for
+    any other view. A card blurred in the photo is as soft at its border as in its print; a
+    sheet or note with faint print, or a small card in focus, has a crisp border."""
     if not view.from_outline or view.reading.lines:
         return None
-    if "border_sharpness" not in measured:
-        gray = cv2.cvtColor(decoded.pixels, cv2.COLOR_BGR2GRAY)
-        steepness, edges = outline_edge_sharpness(gray, view.corners)
-        measured["border_sharpness"] = round(steepness, 3)
-        measured["border_edges_measured"] = edges
-    return measured["border_sharpness"] if measured["border_edges_measured"] >= 2 else None
-
-
-def _crisp_border(
-    view: CardView, decoded: DecodedImage, measured: dict[str, Any], config: IdCardConfig
-) -> bool:
-    border = _border_sharpness(view, decoded, measured)
-    return border is not None and border >= config.border_min_sharpness
-
-
-def _soft_border(
-    view: CardView, decoded: DecodedImage, measured: dict[str, Any], config: IdCardConfig
-) -> bool:
-    border = _border_sharpness(view, decoded, measured)
-    return border is not None and border < config.border_min_sharpness
+    gray = cv2.cvtColor(decoded.pixels, cv2.COLOR_BGR2GRAY)
+    return outline_edge_sharpness(gray, view.corners)
 
 
 _WASHED_OUT = 0.3  # share of the card clipped to white beyond which glare is overexposure
@@ -739,6 +718,17 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         return StageResult(
             passed=False, reasons=(verdict,), measured=measured, limits=limits, stop=True
         )
+    # Soft print where nothing was read: blurred, or faint print on something that is no
+    # card? Its border tells (measured on two edges or more).
+    border = (
+        _border_sharpness(view, context["decode"]) if sharpness < config.min_sharpness else None
+    )
+    crisp_border = soft_border = False
+    if border is not None:
+        measured["border_sharpness"] = round(border[0], 3)
+        measured["border_edges_measured"] = border[1]
+        crisp_border = border[1] >= 2 and border[0] >= config.border_min_sharpness
+        soft_border = border[1] >= 2 and border[0] < config.border_min_sharpness
     framing = _framing_reasons(
         view,
         side,
@@ -748,9 +738,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         (width, height),
         config,
         outline.cut_edges if outline.found else (),
-        blurred_detail=sharpness < config.min_sharpness
-        and view.long_edge_px < 0.6 * config.min_card_width_px
-        and _soft_border(view, context["decode"], measured, config),
+        blurred_detail=soft_border and view.long_edge_px < 0.6 * config.min_card_width_px,
     )
     if framing:
         # Part of the card is really outside the frame (its printed text runs into the
@@ -818,9 +806,7 @@ def capture_stage(context: Mapping[str, Any], *, config: IdCardConfig) -> StageR
         _exposed(brightness, config)
     ):
         reasons.append(_exposure(side, brightness, contrast))
-    elif sharpness < config.min_sharpness and not _crisp_border(
-        view, context["decode"], measured, config
-    ):
+    elif sharpness < config.min_sharpness and not crisp_border:
         reasons.append(_blurry(side, sharpness, config))
     elif not view.reading.lines:
         # A card-shaped thing, crisp and contrasted, with no print at all: not a card.
